@@ -1,0 +1,3 @@
+"""The single source of truth for the orangeqs-juice-core version (PEP 440)."""
+
+__version__ = "0.1.0"
