@@ -1,11 +1,269 @@
-"""The `juice` command line (placeholder until the environment commands land)."""
+"""The ``juice`` command line: parse, call one verb, print."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import click
+import tomli_w
+from rich.console import Console
 
-from orangeqs.juice import __version__
+from orangeqs.juice import versioning
+from orangeqs.juice.host.podman import PodmanError
+from orangeqs.juice.host.systemd import SystemctlError
+from orangeqs.juice.host.tools import ToolMissingError, WheelError, render_tools
+from orangeqs.juice.orchestration.building import BuildRequest, Mode, ModeError, build
+from orangeqs.juice.orchestration.planning import make_plan
+from orangeqs.juice.orchestration.status import ImageState, image_status
+from orangeqs.juice.orchestration.writing import write_environments
+from orangeqs.juice.paths import HostPaths
+from orangeqs.juice.reporting import ConsoleReporter, summarize
+from orangeqs.juice.settings import ConfigError, load_settings
+
+# Exit statuses: 0 success, 1 an operation failed (a build, podman, systemd), 2 the
+# configuration or the command line is wrong (nothing was written).
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-@click.group()
-@click.version_option(__version__, prog_name="juice")
-def main() -> None:
-    """Manage the environments of an OrangeQS Juice host."""
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Turn known failures into one message on stderr and the right exit status."""
+    try:
+        yield
+    except ConfigError as error:
+        err.print(f"juice: {error}", markup=False)
+        sys.exit(EXIT_BAD_INPUT)
+    except (ToolMissingError, WheelError, ModeError, SystemctlError, PodmanError) as error:
+        err.print(f"juice: {error}", markup=False)
+        sys.exit(EXIT_FAILED)
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    for line in versioning.version_report(_paths(ctx)):
+        click.echo(line)
+    ctx.exit()
+
+
+def _paths(ctx: click.Context) -> HostPaths:
+    params = ctx.find_root().params
+    return HostPaths.from_environment(params.get("root"), params.get("config_dir"))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config-dir",
+    type=click.Path(file_okay=False),
+    envvar="JUICE_CONFIG_DIR",
+    is_eager=True,
+    help="Directory with orchestration.toml and orchestration.d/ "
+    "[default: /etc/juice/config; env JUICE_CONFIG_DIR].",
+)
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False),
+    envvar="JUICE_ROOT",
+    is_eager=True,
+    help="Move every host path under this directory (tests, unprivileged use) [env JUICE_ROOT].",
+)
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version, where it is installed and where environments get it from.",
+)
+@click.pass_context
+def main(ctx: click.Context, config_dir: str | None, root: str | None) -> None:
+    """Manage the container environments of an OrangeQS Juice host.
+
+    Every service and the JupyterHub user container ("singleuser") get an environment:
+    an image juice-<name> built from /var/juice/envs/<name>/ by the systemd unit
+    juice-<name>-build.service. The configuration is /etc/juice/config/orchestration.toml
+    plus drop-ins in /etc/juice/config/orchestration.d/.
+
+    \b
+    Typical use:
+      juice config validate      check the configuration
+      juice env list             the environments and their state
+      juice env build            rebuild what changed
+      juice env build --all      rebuild everything (e.g. after an upgrade)
+
+    Exit status: 0 success, 1 a build or a host command failed, 2 bad configuration
+    or usage.
+    """
+    ctx.obj = HostPaths.from_environment(root, config_dir)
+
+
+@main.group()
+def env() -> None:
+    """Render, build and inspect environment images."""
+
+
+@env.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_obj
+def env_list(paths: HostPaths, as_json: bool) -> None:
+    """List the environments: name, image, whose config, image state."""
+    with _errors():
+        tools = render_tools()
+        plan = make_plan(paths, tools)
+        rows = []
+        for environment in plan.environments:
+            status = image_status(environment, tools)
+            rows.append(
+                {
+                    "name": environment.spec.name,
+                    "image": status.image,
+                    "config": "default" if environment.spec.uses_default else "own",
+                    "core_source": environment.core.describe(),
+                    "state": status.state.value,
+                }
+            )
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    _table(rows, ["name", "image", "config", "state"])
+
+
+@env.command("render")
+@click.argument("names", nargs=-1)
+@click.pass_obj
+def env_render(paths: HostPaths, names: tuple[str, ...]) -> None:
+    """Write the files and units of the environments NAMES (default: all) without building.
+
+    Files go to /var/juice/envs/<name>/ (pyproject.toml, Containerfile), units to
+    /etc/systemd/system. Unchanged files are not touched.
+    """
+    with _errors():
+        plan = make_plan(paths, render_tools(), list(names) or None)
+        report = write_environments(plan.environments, paths)
+    for path in report.changed:
+        click.echo(f"wrote {path}")
+    click.echo(
+        f"rendered {len(plan.environments)} environment(s): "
+        f"{len(report.changed)} file(s) changed, {len(report.unchanged)} unchanged"
+    )
+    if report.units_changed:
+        click.echo("units changed: 'juice env build' reloads systemd before building")
+
+
+@env.command("build")
+@click.argument("names", nargs=-1)
+@click.option("--all", "build_all", is_flag=True, help="Build every environment.")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=2,
+    show_default=True,
+    help="How many images to build at once.",
+)
+@click.option(
+    "--mode",
+    type=click.Choice([mode.value for mode in Mode]),
+    default=Mode.AUTO.value,
+    show_default=True,
+    help="systemd: start the juice-<name>-build.service units; direct: run podman "
+    "here; auto: systemd when it is running.",
+)
+@click.pass_obj
+def env_build(
+    paths: HostPaths, names: tuple[str, ...], build_all: bool, jobs: int, mode: str
+) -> None:
+    """Render and build environment images.
+
+    With NAMES, build those; with --all, every environment; with neither, those whose
+    image is missing or was built from other files than are rendered now.
+    Builds run to their end even when one fails. Logs: `journalctl -u
+    juice-<name>-build.service`, or /var/log/juice/build-<name>.log without systemd.
+    Exit status 1 when any build failed.
+    """
+    if names and build_all:
+        raise click.UsageError("give environment names or --all, not both")
+    request = BuildRequest(list(names), build_all, jobs, Mode(mode))
+    with _errors():
+        results = build(paths, request, ConsoleReporter(out))
+    if not summarize(results, out):
+        sys.exit(EXIT_FAILED)
+
+
+@env.command("status")
+@click.argument("names", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.option("--check", is_flag=True, help="Exit with status 1 unless all are up to date.")
+@click.pass_obj
+def env_status(paths: HostPaths, names: tuple[str, ...], as_json: bool, check: bool) -> None:
+    """Whether each image exists and was built from the files rendered now."""
+    with _errors():
+        tools = render_tools()
+        plan = make_plan(paths, tools, list(names) or None)
+        statuses = [image_status(environment, tools) for environment in plan.environments]
+    rows = [
+        {"name": status.name, "image": status.image, "state": status.state.value}
+        for status in statuses
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        _table(rows, ["name", "image", "state"])
+    if check and any(status.state is not ImageState.UP_TO_DATE for status in statuses):
+        sys.exit(EXIT_FAILED)
+
+
+@main.group()
+def config() -> None:
+    """Check and show the orchestration configuration."""
+
+
+@config.command("validate")
+@click.pass_obj
+def config_validate(paths: HostPaths) -> None:
+    """Check the configuration; exit status 2 and the reasons if it is not usable."""
+    with _errors():
+        plan = make_plan(paths, render_tools())
+    files = ", ".join(str(path) for path in plan.loaded.files)
+    click.echo(f"configuration is valid: {len(plan.all_names)} environment(s) from {files}")
+
+
+@config.command("show")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_obj
+def config_show(paths: HostPaths, as_json: bool) -> None:
+    """Print the resolved configuration (all files merged, defaults filled in)."""
+    with _errors():
+        loaded = load_settings(paths.config_dir)
+    data = loaded.settings.model_dump(mode="json", exclude_none=True)
+    if as_json:
+        click.echo(json.dumps({"files": [str(p) for p in loaded.files], **data}, indent=2))
+        return
+    click.echo("# Resolved from: " + ", ".join(str(path) for path in loaded.files))
+    click.echo(tomli_w.dumps(data), nl=False)
+
+
+def _table(rows: list[dict[str, str]], columns: list[str]) -> None:
+    widths = {col: max([len(col), *(len(row[col]) for row in rows)]) for col in columns}
+    click.echo("  ".join(col.upper().ljust(widths[col]) for col in columns).rstrip())
+    for row in rows:
+        click.echo("  ".join(row[col].ljust(widths[col]) for col in columns).rstrip())
+
+
+def run(argv: list[str] | None = None) -> None:
+    """Entry point for tests: like main, with an explicit argv."""
+    main.main(args=argv, prog_name="juice")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

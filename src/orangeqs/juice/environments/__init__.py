@@ -1,0 +1,1 @@
+"""Environments: from settings to the text of every generated file (pure functions)."""

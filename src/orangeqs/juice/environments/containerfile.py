@@ -1,0 +1,56 @@
+"""The Containerfile of an environment."""
+
+from __future__ import annotations
+
+from orangeqs.juice.environments.core_source import CoreSource
+from orangeqs.juice.environments.mounts import BUILD_UV, CONTAINER_HOME, CONTAINER_USER
+from orangeqs.juice.environments.spec import EnvironmentSpec
+from orangeqs.juice.environments.templating import templates
+
+# Used when an environment asks for a managed Python without naming a version.
+DEFAULT_MANAGED_PYTHON = "3.12"
+
+
+def quote_env_value(value: str) -> str:
+    """A Containerfile ENV value: double-quoted, with no variable expansion.
+
+    The settings already refuse control characters, so a value stays on its line.
+    """
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
+    return f'"{escaped}"'
+
+
+def core_marker(core: CoreSource) -> str:
+    """Text that changes exactly when the installed orangeqs-juice-core would."""
+    if core.kind == "wheel" and core.wheel:
+        return f"orangeqs-juice-core {core.version} wheel sha256:{core.wheel.sha256}"
+    return f"orangeqs-juice-core {core.version} from {core.kind}"
+
+
+def render_containerfile(spec: EnvironmentSpec, core: CoreSource) -> str:
+    """The Containerfile text (deterministic: same inputs, same bytes)."""
+    config = spec.config
+    managed = config.python_source == "managed"
+    python_request = config.python_version or (DEFAULT_MANAGED_PYTHON if managed else None)
+    return (
+        templates()
+        .get_template("Containerfile.j2")
+        .render(
+            name=spec.name,
+            base_image=config.base_image,
+            container_environment=[
+                (key, quote_env_value(value)) for key, value in config.container.environment.items()
+            ],
+            build_arguments=list(config.build.environment),
+            system_packages=" ".join(config.system_packages),
+            extra_lines=config.extra_dockerfile_lines,
+            user=CONTAINER_USER,
+            home=CONTAINER_HOME,
+            python_source=config.python_source,
+            python_preference="only-managed" if managed else "only-system",
+            python_downloads="automatic" if managed else "never",
+            python_request=python_request,
+            uv=BUILD_UV,
+            core_marker=core_marker(core),
+        )
+    )

@@ -1,0 +1,59 @@
+"""Everything rendered for one environment, as text, before anything is written."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from orangeqs.juice.environments.containerfile import render_containerfile
+from orangeqs.juice.environments.core_source import CoreSource
+from orangeqs.juice.environments.pyproject import render_pyproject
+from orangeqs.juice.environments.spec import EnvironmentSpec
+from orangeqs.juice.environments.units import (
+    BuildCommand,
+    Tools,
+    build_command,
+    render_build_unit,
+    render_run_unit,
+)
+from orangeqs.juice.paths import HostPaths
+
+
+@dataclass(frozen=True)
+class RenderedEnvironment:
+    """The files of an environment and how to build it."""
+
+    spec: EnvironmentSpec
+    core: CoreSource
+    # File name -> text, written to the environment's directory.
+    files: dict[str, str]
+    # Unit file name -> text, written to the systemd unit directory.
+    units: dict[str, str]
+    build: BuildCommand
+    # Identifies the inputs of the image; stored as a label on the built image.
+    digest: str
+
+
+def render_environment(
+    spec: EnvironmentSpec, core: CoreSource, paths: HostPaths, tools: Tools
+) -> RenderedEnvironment:
+    """Render one environment. Pure: no clock, no subprocess, no file access."""
+    files = {
+        "pyproject.toml": render_pyproject(spec, core),
+        "Containerfile": render_containerfile(spec, core),
+    }
+    unlabelled = build_command(spec, core, paths, tools, digest=None)
+    digest = _digest(files, unlabelled)
+    command = build_command(spec, core, paths, tools, digest=digest)
+    units = {spec.build_unit: render_build_unit(spec, paths, command)}
+    if spec.run_unit:
+        units[spec.run_unit] = render_run_unit(spec, core, paths, tools)
+    return RenderedEnvironment(spec, core, files, units, command, digest)
+
+
+def _digest(files: dict[str, str], command: BuildCommand) -> str:
+    hasher = hashlib.sha256()
+    for name in sorted(files):
+        hasher.update(f"{name}\0{files[name]}\0".encode())
+    hasher.update("\0".join(command.build).encode())
+    return hasher.hexdigest()[:32]

@@ -1,0 +1,20 @@
+"""The jinja2 environment for the templates that live beside this module."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import jinja2
+
+
+@cache
+def templates() -> jinja2.Environment:
+    """Templates are plain text (not HTML); undefined variables are errors."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("orangeqs.juice.environments", "."),
+        autoescape=False,  # noqa: S701 - generates Containerfiles and units, not HTML
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )

@@ -1,0 +1,1 @@
+"""Host adapters: files, locks, systemd and podman. The only code with side effects."""

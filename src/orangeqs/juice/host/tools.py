@@ -1,0 +1,82 @@
+"""Finding the host programs juice needs: podman, uv, and the bundled core wheel."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sys
+from pathlib import Path
+
+from orangeqs.juice.environments.core_source import BundledWheel, wheel_filename
+from orangeqs.juice.environments.units import Tools
+
+# Where systemd units and the docs expect podman when it is not installed yet.
+DEFAULT_PODMAN = Path("/usr/bin/podman")
+
+
+class ToolMissingError(RuntimeError):
+    """A program juice needs is not installed."""
+
+
+def find_podman() -> Path | None:
+    """The podman on PATH, if any."""
+    found = shutil.which("podman")
+    return Path(found) if found else None
+
+
+def find_uv() -> Path | None:
+    """uv from this installation (the system package ships it in its venv), else PATH."""
+    beside = Path(sys.executable).parent / "uv"
+    if beside.is_file():
+        return beside
+    try:
+        from uv import find_uv_bin  # type: ignore[import-not-found,unused-ignore]
+
+        return Path(find_uv_bin())
+    except (ImportError, FileNotFoundError):
+        pass
+    found = shutil.which("uv")
+    return Path(found) if found else None
+
+
+def render_tools() -> Tools:
+    """Paths for rendering; a missing program is reported when a build needs it."""
+    return Tools(
+        podman=find_podman() or DEFAULT_PODMAN,
+        uv=find_uv() or Path(sys.executable).parent / "uv",
+    )
+
+
+def require_build_tools() -> Tools:
+    """Paths for building: both programs must exist."""
+    podman, uv = find_podman(), find_uv()
+    if podman is None:
+        raise ToolMissingError(
+            "podman is not installed (or not on PATH); install it, e.g. "
+            "'apt-get install podman' or 'dnf install podman'"
+        )
+    if uv is None:
+        raise ToolMissingError(
+            "uv is not installed: builds mount the host's uv; install it with "
+            "'pip install orangeqs-juice-core[host]' (the orangeqs-juice package ships it)"
+        )
+    return Tools(podman=podman, uv=uv)
+
+
+class WheelError(RuntimeError):
+    """The bundled wheel exists but cannot be used."""
+
+
+def find_bundled_wheel(dist_dir: Path, version: str) -> BundledWheel | None:
+    """The bundled core wheel of `version`, with its content hash, if it is there."""
+    path = dist_dir / wheel_filename(version)
+    if not path.exists():
+        return None
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as error:
+        raise WheelError(
+            f"the bundled wheel {path} cannot be read ({error.strerror}); "
+            "reinstall the orangeqs-juice package"
+        ) from error
+    return BundledWheel(path=path, sha256=digest)

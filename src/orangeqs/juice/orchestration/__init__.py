@@ -1,0 +1,1 @@
+"""Orchestration: the verbs (render, build, status), planned purely and acted via host."""

@@ -1,0 +1,145 @@
+"""Building environment images: through systemd units, or directly without systemd."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Protocol
+
+from orangeqs.juice.environments.rendering import RenderedEnvironment
+from orangeqs.juice.environments.units import Tools
+from orangeqs.juice.host import systemd
+from orangeqs.juice.host.files import exclusive_lock
+from orangeqs.juice.host.podman import run_logged
+from orangeqs.juice.host.tools import require_build_tools
+from orangeqs.juice.orchestration.planning import make_plan
+from orangeqs.juice.orchestration.status import ImageState, image_status
+from orangeqs.juice.orchestration.writing import write_environments
+from orangeqs.juice.paths import HostPaths
+
+
+class Mode(str, Enum):
+    """How builds run."""
+
+    AUTO = "auto"
+    SYSTEMD = "systemd"
+    DIRECT = "direct"
+
+
+class ModeError(RuntimeError):
+    """The requested mode cannot work on this host."""
+
+
+def choose_mode(requested: Mode, paths: HostPaths) -> tuple[Mode, str]:
+    """The mode to use and why."""
+    running = systemd.systemd_running()
+    if requested is Mode.SYSTEMD:
+        if not running:
+            raise ModeError("--mode systemd: this host was not booted with systemd")
+        return Mode.SYSTEMD, "requested"
+    if requested is Mode.DIRECT:
+        return Mode.DIRECT, "requested"
+    if not running:
+        return Mode.DIRECT, "systemd is not running on this host"
+    if paths.root != Path("/"):
+        return Mode.DIRECT, f"paths are moved under {paths.root}, where systemd does not look"
+    return Mode.SYSTEMD, "systemd is running"
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """How one environment's build went."""
+
+    name: str
+    succeeded: bool
+    # Where to read the build's output: a journalctl command or a log file.
+    log: str
+    retry: str
+    detail: str
+    seconds: float
+
+
+class BuildReporter(Protocol):
+    """Receives progress; the CLI shows it, tests record it."""
+
+    def mode(self, mode: Mode, reason: str) -> None: ...
+    def waiting_for_lock(self, lock: Path) -> None: ...
+    def planned(self, names: list[str], skipped: list[str]) -> None: ...
+    def started(self, name: str) -> None: ...
+    def finished(self, result: BuildResult) -> None: ...
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """What to build: the named environments, all of them, or (neither) the out-of-date."""
+
+    names: list[str]
+    build_all: bool = False
+    jobs: int = 2
+    mode: Mode = Mode.AUTO
+
+
+def build(paths: HostPaths, request: BuildRequest, reporter: BuildReporter) -> list[BuildResult]:
+    """Render, write the units, and build; every selected build runs to its end."""
+    tools = require_build_tools()
+    mode, reason = choose_mode(request.mode, paths)
+    with exclusive_lock(paths.lock_file, lambda: reporter.waiting_for_lock(paths.lock_file)):
+        plan = make_plan(paths, tools, request.names or None)
+        write_environments(plan.environments, paths)
+        reporter.mode(mode, reason)
+        targets = plan.environments
+        if not request.names and not request.build_all:
+            targets = [env for env in targets if not _up_to_date(env, tools)]
+        skipped = [env.spec.name for env in plan.environments if env not in targets]
+        reporter.planned([env.spec.name for env in targets], skipped)
+        if not targets:
+            return []
+        if mode is Mode.SYSTEMD:
+            systemd.daemon_reload()
+        run_one = _systemd_build if mode is Mode.SYSTEMD else _direct_build
+
+        def job(environment: RenderedEnvironment) -> BuildResult:
+            reporter.started(environment.spec.name)
+            result = _timed(environment, paths, run_one)
+            reporter.finished(result)
+            return result
+
+        with ThreadPoolExecutor(max_workers=max(1, request.jobs)) as pool:
+            return list(pool.map(job, targets))
+
+
+def _up_to_date(environment: RenderedEnvironment, tools: Tools) -> bool:
+    return image_status(environment, tools).state is ImageState.UP_TO_DATE
+
+
+def retry_command(name: str) -> str:
+    """The command that builds one environment again."""
+    return f"juice env build {name}"
+
+
+def _timed(
+    environment: RenderedEnvironment,
+    paths: HostPaths,
+    run_one: Callable[[RenderedEnvironment, HostPaths], tuple[bool, str, str]],
+) -> BuildResult:
+    start = time.monotonic()
+    succeeded, log, detail = run_one(environment, paths)
+    name = environment.spec.name
+    return BuildResult(name, succeeded, log, retry_command(name), detail, time.monotonic() - start)
+
+
+def _systemd_build(environment: RenderedEnvironment, paths: HostPaths) -> tuple[bool, str, str]:
+    unit = environment.spec.build_unit
+    succeeded, words = systemd.start_and_wait(unit)
+    return succeeded, f"journalctl -u {unit}", words
+
+
+def _direct_build(environment: RenderedEnvironment, paths: HostPaths) -> tuple[bool, str, str]:
+    log = paths.build_log(environment.spec.name)
+    returncode = run_logged(environment.build.build, environment.build.prune, log)
+    detail = "" if returncode == 0 else f"podman build exited with status {returncode}"
+    return returncode == 0, str(log), detail

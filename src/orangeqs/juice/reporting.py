@@ -1,0 +1,83 @@
+"""Progress and results of builds, for a person at a terminal or a log (journal, apt)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from rich.console import Console
+from rich.status import Status
+
+from orangeqs.juice.orchestration.building import BuildResult, Mode
+
+
+class ConsoleReporter:
+    """One line per event (readable in apt's output and the journal); a live spinner
+    with the builds under way when writing to a terminal."""
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._lock = threading.Lock()
+        self._running: list[str] = []
+        self._done = 0
+        self._total = 0
+        self._status: Status | None = None
+
+    def mode(self, mode: Mode, reason: str) -> None:
+        how = "systemd build units" if mode is Mode.SYSTEMD else "podman directly"
+        self._console.print(f"juice: building with {how} ({mode.value} mode: {reason})")
+
+    def waiting_for_lock(self, lock: Path) -> None:
+        self._console.print(f"juice: another juice process holds {lock}; waiting for it")
+
+    def planned(self, names: list[str], skipped: list[str]) -> None:
+        self._total = len(names)
+        if skipped:
+            self._console.print(f"juice: up to date, not rebuilt: {', '.join(skipped)}")
+        if not names:
+            self._console.print("juice: nothing to build")
+        elif self._console.is_terminal:
+            self._status = self._console.status("")
+            self._status.start()
+
+    def started(self, name: str) -> None:
+        with self._lock:
+            self._running.append(name)
+            self._console.print(f"juice: building {name} ...")
+            self._refresh()
+
+    def finished(self, result: BuildResult) -> None:
+        with self._lock:
+            self._running.remove(result.name)
+            self._done += 1
+            if result.succeeded:
+                self._console.print(
+                    f"juice: [green]built[/green] {result.name} in {result.seconds:.0f}s"
+                )
+            else:
+                self._console.print(
+                    f"juice: [red]FAILED[/red] {result.name} after {result.seconds:.0f}s; "
+                    f"log: {result.log}"
+                )
+            self._refresh()
+            if self._done == self._total and self._status:
+                self._status.stop()
+
+    def _refresh(self) -> None:
+        if self._status:
+            running = ", ".join(self._running)
+            self._status.update(f"[{self._done}/{self._total}] building {running}")
+
+
+def summarize(results: list[BuildResult], console: Console) -> bool:
+    """Print the per-environment outcome; True when every build succeeded."""
+    failed = [result for result in results if not result.succeeded]
+    if not results:
+        return True
+    built = len(results) - len(failed)
+    console.print(f"juice: {built} of {len(results)} environment image(s) built")
+    for result in failed:
+        console.print(f"  [red]✗[/red] {result.name}: {result.detail or 'build failed'}")
+        console.print(f"      log:   {result.log}")
+        console.print(f"      retry: {result.retry}")
+    return not failed

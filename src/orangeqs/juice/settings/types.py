@@ -1,0 +1,148 @@
+"""Validated string types for values that end up in generated files.
+
+Every value that reaches a Containerfile, a systemd unit or a podman command line is
+checked here, so that no value can add a line to a generated file or escape the
+directory it names.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath
+from typing import Annotated
+
+from packaging.requirements import InvalidRequirement, Requirement
+from pydantic import AfterValidator
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def single_line(value: str) -> str:
+    """Reject newlines and other control characters (they would inject lines)."""
+    if match := _CONTROL.search(value):
+        raise ValueError(
+            f"contains the control character {match.group()!r}; "
+            "values must be a single line of printable text"
+        )
+    return value
+
+
+def _matching(pattern: str, what: str) -> AfterValidator:
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        single_line(value)
+        if not compiled.fullmatch(value):
+            raise ValueError(f"{value!r} is not {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+# Environment and service names become unit names (juice-<name>-build.service) and
+# image names (juice-<name>), so they must be valid as both.
+NAME_PATTERN = r"[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?"
+Name = Annotated[
+    str,
+    _matching(
+        NAME_PATTERN,
+        "a valid name: use lowercase letters, digits, '-' and '_' "
+        "(starting and ending with a letter or digit, at most 63 characters), "
+        "because it names a systemd unit and an image",
+    ),
+]
+
+SingleLine = Annotated[str, AfterValidator(single_line)]
+
+EnvVarName = Annotated[
+    str,
+    _matching(r"[A-Za-z_][A-Za-z0-9_]*", "a valid environment variable name"),
+]
+
+_IMAGE_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+ImageReference = Annotated[
+    str,
+    _matching(
+        rf"(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?{_IMAGE_COMPONENT}(?:/{_IMAGE_COMPONENT})*"
+        r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?",
+        "a valid image reference (e.g. docker.io/library/debian:bookworm-slim)",
+    ),
+]
+
+PythonVersion = Annotated[
+    str,
+    _matching(r"3\.[0-9]{1,2}(?:\.[0-9]{1,3})?", "a Python version such as '3.12' or '3.12.4'"),
+]
+
+SystemPackage = Annotated[
+    str,
+    _matching(
+        r"[A-Za-z0-9][A-Za-z0-9+._:~=*-]*",
+        "a system package name (letters, digits and + . _ : ~ = * -)",
+    ),
+]
+
+Architecture = Annotated[
+    str, _matching(r"[a-z0-9_]+", "an architecture name such as 'amd64' or 'arm64'")
+]
+
+
+def _requirement(value: str) -> str:
+    single_line(value)
+    try:
+        Requirement(value)
+    except InvalidRequirement as error:
+        raise ValueError(f"{value!r} is not a valid dependency specifier: {error}") from None
+    return value
+
+
+DependencySpecifier = Annotated[str, AfterValidator(_requirement)]
+
+
+def _extra_line(value: str) -> str:
+    single_line(value)
+    if value.rstrip().endswith("\\"):
+        raise ValueError(
+            "ends with a backslash, which would continue onto the next generated line; "
+            "give each line complete"
+        )
+    return value
+
+
+ContainerfileLine = Annotated[str, AfterValidator(_extra_line)]
+
+
+def clean_absolute_path(value: str) -> str:
+    """An absolute path with no '..' component."""
+    single_line(value)
+    path = PurePosixPath(value)
+    if not path.is_absolute():
+        raise ValueError(f"{value!r} is not an absolute path")
+    if ".." in path.parts:
+        raise ValueError(f"{value!r} must not contain '..'")
+    return value
+
+
+AbsolutePath = Annotated[str, AfterValidator(clean_absolute_path)]
+
+_NAMED_VOLUME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_MOUNT_OPTIONS = re.compile(r"[A-Za-z0-9_=-]+(?:,[A-Za-z0-9_=-]+)*")
+
+
+def _volume(value: str) -> str:
+    single_line(value)
+    parts = value.split(":")
+    if len(parts) not in (2, 3):
+        raise ValueError(f"{value!r} is not of the form SOURCE:TARGET[:OPTIONS] (podman -v)")
+    source, target = parts[0], parts[1]
+    if source.startswith("/"):
+        clean_absolute_path(source)
+    elif not _NAMED_VOLUME.fullmatch(source):
+        raise ValueError(f"{value!r}: source must be an absolute path or a volume name")
+    clean_absolute_path(target)
+    if len(parts) == 3 and not _MOUNT_OPTIONS.fullmatch(parts[2]):
+        raise ValueError(f"{value!r}: options must be comma-separated words such as ro,z")
+    return value
+
+
+Volume = Annotated[str, AfterValidator(_volume)]
