@@ -1,0 +1,56 @@
+"""Rootful podman for tests: the suite's containers.conf and a local Debian base image.
+
+No registry is reachable from tests, so base images are made locally from a
+debootstrapped root (`podman import`).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from support import CACHE_DIR, file_lock
+from support.roots import debian_root_tarball, run
+
+CONTAINERS_CONF = str(Path(__file__).with_name("containers.conf"))
+BASE_IMAGE = "localhost/juice-test-base:bookworm"
+# What every environment image needs from its base: the core package runs on python3,
+# and HTTPS downloads need the CA bundle.
+BASE_IMAGE_PACKAGES = ("python3", "ca-certificates")
+
+
+def podman_env() -> dict[str, str]:
+    """os.environ plus CONTAINERS_CONF pointing at the suite's containers.conf."""
+    return {**os.environ, "CONTAINERS_CONF": CONTAINERS_CONF}
+
+
+def podman(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run `podman ARGS` with `podman_env()`; raise with its output on failure."""
+    return run(["podman", *args], env=podman_env(), check=check)
+
+
+def image_exists(tag: str) -> bool:
+    """Whether podman's (rootful) store holds an image named `tag`."""
+    return podman("image", "exists", tag, check=False).returncode == 0
+
+
+def ensure_base_image(tag: str = BASE_IMAGE) -> str:
+    """Import a bookworm minbase root with python3 into podman as `tag` once; return `tag`.
+
+    Locked so concurrent test processes import it once; skipped when it already exists.
+    """
+    if image_exists(tag):
+        return tag
+    with file_lock(CACHE_DIR / "podman-base-image.lock"):
+        if not image_exists(tag):
+            tarball = debian_root_tarball(BASE_IMAGE_PACKAGES)
+            podman(
+                "import",
+                # An imported root has no config: give builds and containers a PATH and shell.
+                "--change", "ENV=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                "--change", "CMD=/bin/bash",
+                str(tarball),
+                tag,
+            )  # fmt: skip
+    return tag
