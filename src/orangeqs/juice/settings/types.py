@@ -92,7 +92,8 @@ def _requirement(value: str) -> str:
     try:
         Requirement(value)
     except InvalidRequirement as error:
-        raise ValueError(f"{value!r} is not a valid dependency specifier: {error}") from None
+        reason = str(error).splitlines()[0]
+        raise ValueError(f"{value!r} is not a valid dependency specifier: {reason}") from None
     return value
 
 

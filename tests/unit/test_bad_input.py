@@ -1,0 +1,202 @@
+"""Bad configuration: one clear message naming file, key and reason; exit 2; nothing written."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import MINIMAL, JuiceHost
+
+BASE = '[environments.default]\nbase_image = "debian:12"\n'
+
+
+@pytest.mark.parametrize(
+    ("config", "key", "reason"),
+    [
+        pytest.param("[environments.default\n", "", "not valid TOML", id="unparsable TOML"),
+        pytest.param(
+            BASE + "dependecies = ['numpy']\n",
+            "environments.default.dependecies",
+            "did you mean 'dependencies'?",
+            id="mistyped key",
+        ),
+        pytest.param(
+            BASE + "python_version = 3.12\n",
+            "environments.default.python_version",
+            "Input should be a valid string",
+            id="wrong type",
+        ),
+        pytest.param(
+            "[environments.default]\ntype = 'uv'\n",
+            "environments.default.base_image",
+            "required key is missing",
+            id="missing key",
+        ),
+        pytest.param(
+            BASE + "type = 'conda'\n",
+            "environments.default",
+            "'conda'",
+            id="unknown environment type",
+        ),
+        pytest.param(
+            BASE + "[services.'My Service']\n",
+            "services.My Service",
+            "lowercase letters, digits",
+            id="service name not a unit or image name",
+        ),
+        pytest.param(
+            BASE + "[services.singleuser]\n",
+            "services",
+            "JupyterHub user container",
+            id="reserved service name",
+        ),
+        pytest.param(
+            BASE + "sources = { pkg = { path = '../pkg', editable = true } }\n",
+            "environments.default.sources.pkg.path",
+            "must not contain '..'",
+            id="traversing path",
+        ),
+        pytest.param(
+            BASE + "sources = { pkg = { path = 'src/pkg', editable = true } }\n",
+            "environments.default.sources.pkg.path",
+            "is relative",
+            id="relative path",
+        ),
+        pytest.param(
+            BASE + 'extra_dockerfile_lines = ["RUN true\\nRUN evil"]\n',
+            "environments.default.extra_dockerfile_lines[0]",
+            "control character '\\n'",
+            id="newline injects a Containerfile line",
+        ),
+        pytest.param(
+            BASE + "extra_dockerfile_lines = ['RUN true \\\\']\n",
+            "environments.default.extra_dockerfile_lines[0]",
+            "ends with a backslash",
+            id="continuation joins the next generated line",
+        ),
+        pytest.param(
+            BASE + 'container.environment = { A = "x\\nExecStartPre=/bin/evil" }\n',
+            "environments.default.container.environment.A",
+            "control character",
+            id="newline injects a unit line",
+        ),
+        pytest.param(
+            BASE + "container.volumes = ['relative:/data']\n"
+            "[services.x.environment]\nbase_image = 'debian:12'\ncontainer.volumes = ['data']\n",
+            "services.x.environment.container.volumes[0]",
+            "SOURCE:TARGET",
+            id="malformed volume",
+        ),
+        pytest.param(
+            "[environments.default]\nbase_image = 'Debian 12'\n",
+            "environments.default.base_image",
+            "not a valid image reference",
+            id="bad image reference",
+        ),
+        pytest.param(
+            BASE + "dependencies = ['numpy >= > 1']\n",
+            "environments.default.dependencies[0]",
+            "not a valid dependency specifier",
+            id="bad dependency",
+        ),
+        pytest.param(
+            BASE + "system_packages = ['git; rm -rf /']\n",
+            "environments.default.system_packages[0]",
+            "not a system package name",
+            id="shell in a package name",
+        ),
+        pytest.param(
+            BASE + "[environments.other]\nbase_image = 'x'\n",
+            "environments.other",
+            "unknown key",
+            id="environment other than default",
+        ),
+        pytest.param(
+            BASE + "[services.s]\nenviroment = { base_image = 'x' }\n",
+            "services.s.enviroment",
+            "did you mean 'environment'?",
+            id="mistyped key in a shared section",
+        ),
+        pytest.param(
+            BASE + "[enviroments.default]\n",
+            "enviroments",
+            "did you mean 'environments'?",
+            id="mistyped top-level table",
+        ),
+        pytest.param(
+            BASE + "pyproject_toml_extra = '[tool.uv'\n",
+            "environments.default.pyproject_toml_extra",
+            "not valid TOML",
+            id="bad TOML string",
+        ),
+    ],
+)
+def test_bad_config_is_refused_with_file_key_and_reason(
+    host: JuiceHost, config: str, key: str, reason: str
+) -> None:
+    path = host.write_config(config)
+    before = host.tree()
+
+    result = host.run("env", "render")
+
+    assert result.exit_code == 2, result.output
+    message = result.stderr
+    assert str(path) in message
+    assert key in message
+    assert reason in message
+    assert message.count("\n") <= 2, "one clear message, not a traceback"
+    assert host.tree() == before, "nothing may be written"
+
+
+def test_other_components_sections_are_ignored(host: JuiceHost) -> None:
+    host.write_config(
+        MINIMAL
+        + "[influxdb2]\nport = 8086\n[telegraf]\nagent = {}\n"
+        + "[jupyterhub]\nport = 8888\n[services.db]\nport = 5432\nimage = 'x'\n"
+    )
+    result = host.run("config", "validate")
+    assert result.exit_code == 0, result.output
+    assert "2 environment(s)" in result.output
+
+
+def test_error_names_the_drop_in_that_broke_it(host: JuiceHost) -> None:
+    host.write_config(MINIMAL)
+    drop_in = host.write_config(
+        "[services.x.environment]\nbase_image = 'debian:12'\npython_source = 'conda'\n",
+        name="orchestration.d/50-x.toml",
+    )
+    result = host.run("config", "validate")
+    assert result.exit_code == 2
+    assert str(drop_in) in result.stderr
+    assert "services.x.environment.python_source" in result.stderr
+
+
+def test_a_bad_config_keeps_the_previous_good_files(host: JuiceHost) -> None:
+    host.write_config(MINIMAL)
+    assert host.run("env", "render").exit_code == 0
+    rendered = host.tree()
+
+    host.write_config(MINIMAL + "[services.bad]\nenvironment = { base_image = 'x', arch = '!' }\n")
+    result = host.run("env", "render")
+
+    assert result.exit_code == 2
+    assert "services.bad.environment.arch" in result.stderr
+    after = host.tree()
+    after.pop("etc/juice/config/orchestration.toml")
+    rendered.pop("etc/juice/config/orchestration.toml")
+    assert after == rendered
+
+
+def test_unknown_environment_name_lists_the_known_ones(host: JuiceHost) -> None:
+    host.write_config(MINIMAL)
+    result = host.run("env", "render", "nope")
+    assert result.exit_code == 2
+    assert "no environment named nope" in result.stderr
+    assert "singleuser" in result.stderr
+
+
+def test_required_wheel_that_is_missing_is_a_clear_error(host: JuiceHost) -> None:
+    host.write_config(MINIMAL + "core_source = 'wheel'\n")
+    result = host.run("env", "render")
+    assert result.exit_code == 2
+    assert "environments.default.core_source" in result.stderr
+    assert "bundled wheel" in result.stderr
+    assert "missing" in result.stderr

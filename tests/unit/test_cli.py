@@ -1,0 +1,88 @@
+"""The CLI's read-only commands and its generated units under systemd-analyze."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+from conftest import MINIMAL, JuiceHost
+
+from orangeqs.juice import __version__
+from orangeqs.juice.environments.core_source import wheel_filename
+
+
+def test_version_names_the_bundled_wheel_when_there_is_one(host: JuiceHost) -> None:
+    result = host.run("--version")
+    assert result.exit_code == 0
+    assert f"juice (orangeqs-juice-core) {__version__}" in result.output
+    assert "installed in:" in result.output
+    assert f"package registry (orangeqs-juice-core=={__version__})" in result.output
+
+    host.paths.dist_dir.mkdir(parents=True)
+    wheel = host.paths.dist_dir / wheel_filename(__version__)
+    wheel.write_bytes(b"wheel")
+    result = host.run("--version")
+    assert f"core source for environments: bundled wheel {wheel}" in result.output
+
+
+def test_unreadable_wheel_is_an_error_not_a_broken_build(host: JuiceHost) -> None:
+    host.write_config(MINIMAL)
+    host.paths.dist_dir.mkdir(parents=True)
+    (host.paths.dist_dir / wheel_filename(__version__)).mkdir()  # unreadable as a file
+    result = host.run("env", "render")
+    assert result.exit_code == 1
+    assert "cannot be read" in result.stderr
+    assert not host.paths.envs_dir.exists()
+
+
+def test_list_shows_whose_config_each_environment_uses(host: JuiceHost) -> None:
+    host.write_config(
+        MINIMAL + "[services.a]\n[services.b.environment]\nbase_image = 'debian:12'\n"
+    )
+    rows = json.loads(host.run("env", "list", "--json").output)
+    assert [(row["name"], row["config"], row["image"]) for row in rows] == [
+        ("singleuser", "default", "localhost/juice-singleuser:latest"),
+        ("a", "default", "localhost/juice-a:latest"),
+        ("b", "own", "localhost/juice-b:latest"),
+    ]
+    table = host.run("env", "list").output.splitlines()
+    assert table[0].split() == ["NAME", "IMAGE", "CONFIG", "STATE"]
+
+
+def test_config_show_json_is_the_resolved_config(host: JuiceHost) -> None:
+    host.write_config(MINIMAL)
+    host.write_config("[services.x]\n", name="orchestration.d/x.toml")
+    data = json.loads(host.run("config", "show", "--json").output)
+    assert len(data["files"]) == 2
+    assert data["environments"]["default"]["python_source"] == "managed"
+    assert "x" in data["services"]
+
+
+def test_render_twice_changes_nothing(host: JuiceHost) -> None:
+    host.write_config(MINIMAL)
+    first = host.run("env", "render")
+    assert "3 file(s) changed" in first.output
+    tree = host.tree()
+    second = host.run("env", "render")
+    assert "0 file(s) changed, 3 unchanged" in second.output
+    assert host.tree() == tree
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is needed")
+def test_generated_units_pass_systemd_analyze_verify(host: JuiceHost) -> None:
+    host.write_config(
+        MINIMAL
+        + "container.environment = { A = 'quote \" and $dollar and 100%' }\n"
+        + "[services.svc]\ncommand = ['sh', '-c', 'echo \"$HOME\" 50%']\n"
+    )
+    assert host.run("env", "render").exit_code == 0
+    units = sorted(host.paths.unit_dir.glob("*.service"))
+    assert len(units) == 3
+    # verify requires the executables to exist; podman is installed by scripts/setup-host.
+    result = subprocess.run(
+        ["systemd-analyze", "verify", *map(str, units)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "", result.stderr

@@ -1,0 +1,213 @@
+"""Rendering: exact expected text for representative configs, and its properties."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from orangeqs.juice.environments.core_source import BundledWheel, CoreSource, resolve_core_source
+from orangeqs.juice.environments.rendering import RenderedEnvironment, render_environment
+from orangeqs.juice.environments.spec import EnvironmentSpec, plan_environments
+from orangeqs.juice.environments.units import Tools
+from orangeqs.juice.paths import HostPaths
+from orangeqs.juice.settings import OrchestrationSettings
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+EXPECTED = Path(__file__).parent / "expected"
+# Set to regenerate the expected files after an intended change; review the diff.
+UPDATE = os.environ.get("JUICE_UPDATE_EXPECTED") == "1"
+
+# Rendering is pure: these paths are only written into the text, never touched.
+PATHS = HostPaths.under(Path("/"))
+TOOLS = Tools(podman=Path("/usr/bin/podman"), uv=Path("/opt/orangeqs/juice/venv/bin/uv"))
+WHEEL = BundledWheel(
+    Path("/opt/orangeqs/juice/dist/orangeqs_juice_core-1.2.0-py3-none-any.whl"), "ab" * 32
+)
+
+# Every field key that exists in the field today, plus the new ones.
+FULL = """
+[environments.default]
+type = "uv"
+base_image = "docker.io/library/debian:bookworm-slim"
+python_version = "3.12"
+dependencies = ["numpy>=2", "qcodes"]
+system_packages = ["git", "libhdf5-dev"]
+extra_dockerfile_lines = ["RUN echo 'lab specific' > /etc/motd"]
+arch = "amd64"
+pyproject_toml_extra = '''
+[[tool.uv.index]]
+name = "lab"
+url = "http://127.0.0.1:8080/simple"
+'''
+
+[environments.default.sources]
+labtools = { path = "/srv/dev/labtools", editable = true }
+notebooks = { path = "~/shared/lib/notebooks", editable = true }
+qcodes = [
+  { git = "http://127.0.0.1:9000/qcodes.git", rev = "v1", marker = "sys_platform == 'linux'" },
+  { index = "lab", marker = "sys_platform != 'linux'" },
+]
+
+[environments.default.container]
+volumes = ["/data:/data:ro", "scratch:/scratch"]
+environment = { LAB_NAME = "Delft \\"QL\\" $1", TZ = "Europe/Amsterdam" }
+
+[environments.default.build]
+volumes = ["/etc/ssl/certs/ca-certificates.crt:/etc/juice-host-ca.crt:ro"]
+environment = { SSL_CERT_FILE = "/etc/juice-host-ca.crt", UV_NATIVE_TLS = "1" }
+podman_args = ["--network=host", "--pull=never"]
+
+[services.analysis]
+command = ["python", "-m", "analysis", "--label", "50% done"]
+"""
+
+SYSTEM = """
+[environments.default]
+type = "uv"
+base_image = "localhost/base:bookworm"
+python_source = "system"
+system_packages = ["python3"]
+
+[services.control.environment]
+base_image = "localhost/base:bookworm"
+python_source = "system"
+dependencies = ["tomli-w"]
+core_source = "registry"
+"""
+
+
+def settings(text: str) -> OrchestrationSettings:
+    return OrchestrationSettings.model_validate(tomllib.loads(text))
+
+
+def render_all(text: str, wheel: BundledWheel | None) -> list[RenderedEnvironment]:
+    rendered = []
+    for spec in plan_environments(settings(text)):
+        core = resolve_core_source(spec.config, "1.2.0", wheel)
+        rendered.append(render_environment(spec, core, PATHS, TOOLS))
+    return rendered
+
+
+def all_files(environment: RenderedEnvironment) -> dict[str, str]:
+    return {**environment.files, **environment.units}
+
+
+@pytest.mark.parametrize(
+    ("case", "config", "wheel"), [("full", FULL, WHEEL), ("system", SYSTEM, None)]
+)
+def test_rendered_text_is_exactly_as_expected(
+    case: str, config: str, wheel: BundledWheel | None
+) -> None:
+    for environment in render_all(config, wheel):
+        for name, text in all_files(environment).items():
+            expected = EXPECTED / case / environment.spec.name / name
+            if UPDATE:
+                expected.parent.mkdir(parents=True, exist_ok=True)
+                expected.write_text(text)
+            assert text == expected.read_text(), f"{expected} differs"
+
+
+def test_same_inputs_same_bytes() -> None:
+    first = [all_files(env) for env in render_all(FULL, WHEEL)]
+    second = [all_files(env) for env in render_all(FULL, WHEEL)]
+    assert first == second
+    assert [env.digest for env in render_all(FULL, WHEEL)] == [
+        env.digest for env in render_all(FULL, WHEEL)
+    ]
+
+
+def test_every_service_and_the_user_container_get_their_own_image() -> None:
+    specs = plan_environments(settings(SYSTEM + "[services.db]\nport = 1\n"))
+    assert [(s.name, s.image, s.uses_default) for s in specs] == [
+        ("singleuser", "localhost/juice-singleuser", True),
+        ("control", "localhost/juice-control", False),
+        ("db", "localhost/juice-db", True),
+    ]
+
+
+def test_third_party_layer_comes_before_the_core_layer() -> None:
+    containerfile = render_all(SYSTEM, WHEEL)[0].files["Containerfile"]
+    third_party = containerfile.index("sync --no-install-package orangeqs-juice-core")
+    core = containerfile.index(f"sha256:{WHEEL.sha256}")
+    assert third_party < core
+    # Nothing after the core layer but switching to the user.
+    tail = containerfile[core:].splitlines()[1:]
+    assert [line for line in tail if line.strip()] == ["USER juice", "WORKDIR /home/juice"]
+
+
+def test_a_new_wheel_changes_only_the_core_layer() -> None:
+    old = render_all(SYSTEM, WHEEL)[0].files
+    new_wheel = BundledWheel(WHEEL.path, "cd" * 32)
+    new = render_all(SYSTEM, new_wheel)[0].files
+    assert old["pyproject.toml"] == new["pyproject.toml"]
+    changed = [
+        (a, b)
+        for a, b in zip(
+            old["Containerfile"].splitlines(), new["Containerfile"].splitlines(), strict=True
+        )
+        if a != b
+    ]
+    assert len(changed) == 1
+    assert "orangeqs-juice-core" in changed[0][0]
+
+
+def test_core_sources() -> None:
+    config = settings(SYSTEM).environments.default
+    assert resolve_core_source(config, "1.2.0", WHEEL).kind == "wheel"
+    assert resolve_core_source(config, "1.2.0", None).requirement() == "orangeqs-juice-core==1.2.0"
+    editable = config.model_copy(
+        update={
+            "sources": settings(
+                SYSTEM.replace(
+                    'system_packages = ["python3"]',
+                    'system_packages = ["python3"]\n'
+                    'sources = { orangeqs-juice-core = { path = "/src/juice", editable = true } }',
+                )
+            ).environments.default.sources
+        }
+    )
+    source = resolve_core_source(editable, "1.2.0", WHEEL)
+    assert source.kind == "editable"
+    assert source.requirement() == "orangeqs-juice-core"
+
+
+def test_editable_core_is_mounted_and_installed_from_the_mount() -> None:
+    text = SYSTEM.replace(
+        'system_packages = ["python3"]',
+        'system_packages = ["python3"]\n'
+        'sources = { orangeqs-juice-core = { path = "/src/juice-core", editable = true } }',
+    )
+    singleuser = render_all(text, WHEEL)[0]
+    pyproject = tomllib.loads(singleuser.files["pyproject.toml"])
+    assert pyproject["tool"]["uv"]["sources"]["orangeqs-juice-core"] == {
+        "path": "/home/juice/shared/lib/juice-core",
+        "editable": True,
+    }
+    assert "/src/juice-core:/home/juice/shared/lib/juice-core" in singleuser.build.build
+    assert not any(WHEEL.path.name in arg for arg in singleuser.build.build)
+
+
+def test_registry_core_is_pinned_to_this_version() -> None:
+    control = render_all(SYSTEM, WHEEL)[1]
+    assert control.core == CoreSource("registry", "1.2.0")
+    assert "orangeqs-juice-core==1.2.0" in control.files["pyproject.toml"]
+
+
+def test_run_unit_only_for_services_with_a_command() -> None:
+    rendered = {env.spec.name: env for env in render_all(FULL, WHEEL)}
+    assert set(rendered["analysis"].units) == {
+        "juice-analysis-build.service",
+        "juice-analysis.service",
+    }
+    assert set(rendered["singleuser"].units) == {"juice-singleuser-build.service"}
+
+
+def spec_named(name: str, text: str) -> EnvironmentSpec:
+    return next(s for s in plan_environments(settings(text)) if s.name == name)
