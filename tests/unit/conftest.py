@@ -1,61 +1,18 @@
-"""Fixtures for unit tests: a host tree under tmp_path and a way to run the CLI."""
+"""Fixtures for unit tests."""
 
 from __future__ import annotations
 
-import textwrap
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from juice_host import JuiceHost
 
-from orangeqs.juice.cli import main
 from orangeqs.juice.paths import HostPaths
-
-
-@dataclass
-class JuiceHost:
-    """A host tree under a temporary root, with helpers to configure it and run juice."""
-
-    root: Path
-    paths: HostPaths
-
-    def write_config(self, text: str, name: str = "orchestration.toml") -> Path:
-        path = self.paths.config_dir / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
-        return path
-
-    def run(self, *args: str, env: dict[str, str] | None = None) -> Result:
-        runner = CliRunner()
-        return runner.invoke(
-            main, ["--root", str(self.root), *args], env=env, catch_exceptions=False
-        )
-
-    def tree(self) -> dict[str, bytes]:
-        """Every file under the root (config included), for 'nothing written' checks."""
-        return {
-            str(path.relative_to(self.root)): path.read_bytes()
-            for path in sorted(self.root.rglob("*"))
-            if path.is_file()
-        }
 
 
 @pytest.fixture
 def host(tmp_path: Path) -> JuiceHost:
+    """An empty host tree under tmp_path; juice runs with --root pointing at it."""
     root = tmp_path / "root"
     root.mkdir()
     return JuiceHost(root, HostPaths.under(root))
-
-
-MINIMAL = """
-[environments.default]
-type = "uv"
-base_image = "docker.io/library/debian:bookworm-slim"
-"""
-
-
-@pytest.fixture
-def minimal_config(host: JuiceHost) -> Callable[[], Path]:
-    return lambda: host.write_config(MINIMAL)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import MINIMAL, JuiceHost
+from juice_host import MINIMAL, JuiceHost
 
 BASE = '[environments.default]\nbase_image = "debian:12"\n'
 

@@ -14,7 +14,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import MINIMAL, JuiceHost
+from juice_host import MINIMAL, JuiceHost
 
 from orangeqs.juice.host import systemd
 from orangeqs.juice.orchestration.building import Mode, choose_mode

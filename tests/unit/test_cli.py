@@ -7,7 +7,7 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import MINIMAL, JuiceHost
+from juice_host import MINIMAL, JuiceHost
 
 from orangeqs.juice import __version__
 from orangeqs.juice.environments.core_source import wheel_filename
