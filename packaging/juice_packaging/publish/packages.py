@@ -1,0 +1,121 @@
+"""What a package file is: its identity (name, version, arch) and content fingerprint.
+
+Identity decides where a file lives in the repository; the content fingerprint decides
+whether a file already there is "the same package" (re-publishing: no-op) or a different
+build under the same name and version (refused).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from juice_packaging.publish.errors import PublishError
+from juice_packaging.publish.tools import run
+
+
+@dataclass(frozen=True)
+class Package:
+    """One input file and where it belongs in the tree."""
+
+    path: Path
+    family: str  # "deb" or "rpm"
+    name: str
+    version: str  # as the package manager shows it (with epoch for deb)
+    arch: str
+    pool_path: str  # relative to the family's root (deb/ or rpm/)
+    fingerprint: str  # content identity, see content_fingerprint()
+
+    @property
+    def label(self) -> str:
+        """Human name for progress lines: name version arch."""
+        return f"{self.name} {self.version} {self.arch}"
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_package(path: Path, component: str) -> Package:
+    """Identify a .deb or .rpm file, or explain why it cannot be published."""
+    if not path.is_file():
+        raise PublishError(f"{path}: no such file", "pass the .deb/.rpm files that the build wrote")
+    if path.name.endswith(".src.rpm"):
+        raise PublishError(f"{path}: source RPMs are not published", "pass binary .rpm files")
+    if path.suffix == ".deb":
+        return _read_deb(path, component)
+    if path.suffix == ".rpm":
+        return _read_rpm(path)
+    raise PublishError(f"{path}: not a .deb or .rpm file")
+
+
+def _read_deb(path: Path, component: str) -> Package:
+    out = run(
+        [
+            "dpkg-deb",
+            "--show",
+            "--showformat=${Package}\\n${Version}\\n${Architecture}\\n${source:Package}\\n",
+            path,
+        ],
+        what=f"dpkg-deb (reading {path})",
+    )
+    name, version, arch, source = out.split("\n")[:4]
+    if not (name and version and arch):
+        raise PublishError(f"{path}: not a valid .deb (no Package/Version/Architecture)")
+    source = source or name
+    # Debian's pool layout: pool/<component>/<prefix>/<source>/, prefix "libx" for libs.
+    prefix = source[:4] if source.startswith("lib") else source[0]
+    upstream = version.split(":", 1)[-1]  # the epoch is never part of a file name
+    pool = f"pool/{component}/{prefix}/{source}/{name}_{upstream}_{arch}.deb"
+    # .deb files are published byte for byte, so the bytes are the identity.
+    return Package(path, "deb", name, version, arch, pool, sha256_file(path))
+
+
+def _read_rpm(path: Path) -> Package:
+    out = run(
+        [
+            "rpm",
+            "-qp",
+            "--nosignature",
+            "--nodigest",
+            "--qf",
+            "%{NAME}\\n%{EPOCH}\\n%{VERSION}\\n%{RELEASE}\\n%{ARCH}\\n",
+            path,
+        ],
+        what=f"rpm (reading {path})",
+    )
+    name, epoch, version, release, arch = out.split("\n")[:5]
+    evr = f"{version}-{release}" if epoch == "(none)" else f"{epoch}:{version}-{release}"
+    pool = f"packages/{name}-{version}-{release}.{arch}.rpm"
+    return Package(path, "rpm", name, evr, arch, pool, rpm_content_fingerprint(path))
+
+
+def rpm_content_fingerprint(path: Path) -> str:
+    """Identity of an RPM's content that survives signing.
+
+    Publishing signs every RPM, which rewrites the file's signature header, so its bytes
+    change. The main header's SHA256 digest, the header+payload MD5 and the payload digest
+    are computed at build time and kept by rpmsign: equal values mean the same build.
+    """
+    out = run(
+        [
+            "rpm",
+            "-qp",
+            "--nosignature",
+            "--nodigest",
+            "--qf",
+            "%{SHA256HEADER} %{SIGMD5} %{PAYLOADDIGEST}\\n",
+            path,
+        ],
+        what=f"rpm (reading {path})",
+    ).strip()
+    if out.replace("(none)", "").strip() == "":
+        # An RPM with none of the digests (very old tooling): only its bytes identify it.
+        return "sha256:" + sha256_file(path)
+    return out
