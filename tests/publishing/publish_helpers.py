@@ -6,12 +6,17 @@ temporary GNUPGHOME, and thrown away with it.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import functools
 import hashlib
+import http.server
 import os
 import shutil
 import subprocess
 import textwrap
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,3 +145,50 @@ def snapshot(tree: Path) -> dict[str, str]:
         else:
             state[rel] = "dir"
     return state
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass  # the clients' own output says what they fetched
+
+
+@contextlib.contextmanager
+def serve(directory: Path) -> Iterator[str]:
+    """Serve ``directory`` over HTTP on 127.0.0.1 (free port); yields the base URL.
+
+    A plain static file server, like the one a lab would use: it follows the
+    ``dists``/``repodata`` symlinks of the tree.
+    """
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def build_provides_rpm(out: Path, provides: list[str]) -> Path:
+    """A test-only RPM that installs nothing and only declares ``provides``.
+
+    dnf --installroot into a Debian root starts with an empty RPM database, so the real
+    package's Requires (python(abi), podman, ...) that Debian packages satisfy in that
+    root are unknown to rpm; this RPM tells rpm they are there.
+    """
+    work = out / "provides"
+    work.mkdir(parents=True)
+    lines = "\n".join(f'  - "{p}"' for p in provides)
+    (work / "nfpm.yaml").write_text(
+        "name: juice-test-debian-provides\narch: amd64\nplatform: linux\nversion: 1.0.0\n"
+        "maintainer: Publishing tests <tests@test.invalid>\n"
+        "description: test only - declares what the Debian root already has\n"
+        f"provides:\n{lines}\n"
+    )
+    subprocess.run(
+        [str(nfpm()), "package", "-f", "nfpm.yaml", "-p", "rpm", "-t", "."],
+        cwd=work, check=True, capture_output=True,
+    )  # fmt: skip
+    return next(work.glob("*.rpm"))
