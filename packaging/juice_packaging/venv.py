@@ -7,6 +7,9 @@ wheel's direct_url.json) and then searched for: one left is an error.
 
 from __future__ import annotations
 
+import base64
+import csv
+import hashlib
 import re
 import shutil
 from pathlib import Path
@@ -68,19 +71,10 @@ def install(uv: Path, venv: Path, lock: Path, wheel: Path, uv_cache: Path) -> No
 
 def relocate(virtualenv_tools: Path, venv: Path, interpreter: Path, version: str) -> None:
     """Rewrite the staging path to INSTALLED_VENV everywhere it is recorded."""
-    # Records of where the wheel file was installed from: the staging path, and no use.
-    for direct_url in venv.glob("lib/python*/site-packages/*.dist-info/direct_url.json"):
-        record = direct_url.with_name("RECORD")
-        lines = record.read_text(encoding="utf-8").splitlines(keepends=True)
-        record.write_text(
-            "".join(
-                line
-                for line in lines
-                if not line.startswith(f"{direct_url.parent.name}/direct_url.json,")
-            ),
-            encoding="utf-8",
-        )
-        direct_url.unlink()
+    # Where the wheel file was installed from (the staging path) and when: no use.
+    for name in ("direct_url.json", "uv_cache.json"):
+        for path in venv.glob(f"lib/python*/site-packages/*.dist-info/{name}"):
+            path.unlink()
     run([virtualenv_tools, "--update-path", INSTALLED_VENV, venv])
     # venv writes the command that created it (with the staging path) into pyvenv.cfg.
     (venv / "pyvenv.cfg").write_text(
@@ -91,12 +85,37 @@ def relocate(virtualenv_tools: Path, venv: Path, interpreter: Path, version: str
         f"command = {interpreter} -m venv {INSTALLED_VENV}\n",
         encoding="utf-8",
     )
+    refresh_records(venv)
     # uv's lock file for concurrent installs: of no use once the venv is packaged.
     (venv / ".lock").unlink(missing_ok=True)
     for cache in list(venv.rglob("__pycache__")):
         shutil.rmtree(cache)
     for pyc in venv.rglob("*.py[co]"):
         pyc.unlink()
+
+
+def refresh_records(venv: Path) -> None:
+    """Make every RECORD match the relocated files (hashes of rewritten scripts).
+
+    Before this, RECORD held the hashes of the scripts with the staging path in their
+    shebang: wrong for the installed files, and different for every build directory.
+    Entries of files removed above are dropped.
+    """
+    site = next(venv.glob("lib/python*/site-packages"))
+    for record in site.glob("*.dist-info/RECORD"):
+        rows = list(csv.reader(record.read_text(encoding="utf-8").splitlines()))
+        fresh = []
+        for row in rows:
+            path = (site / row[0]).resolve() if row else None
+            if path is None or not path.exists():
+                continue
+            if row[1]:
+                data = path.read_bytes()
+                digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+                row = [row[0], f"sha256={digest.decode()}", str(len(data))]
+            fresh.append(row)
+        with record.open("w", encoding="utf-8", newline="") as handle:
+            csv.writer(handle, lineterminator="\n").writerows(fresh)
 
 
 def find_leaks(tree: Path, needles: list[str]) -> list[str]:
