@@ -10,7 +10,6 @@ import concurrent.futures
 from pathlib import Path
 
 import pytest
-
 from support.packages import BuiltPackages, build_packages
 
 V1 = "0.9.0rc1"

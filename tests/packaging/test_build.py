@@ -8,7 +8,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from support import CACHE_DIR, REPO_ROOT
 from support.packages import BuiltPackages, run_build
 
@@ -23,7 +22,9 @@ def extract_deb(deb: Path, dest: Path) -> Path:
 def extract_rpm(rpm: Path, dest: Path) -> Path:
     # rpm2archive (from rpm) instead of rpm2cpio | cpio: cpio is not installed here.
     dest.mkdir(parents=True)
-    subprocess.run(f"rpm2archive - < '{rpm}' | tar -xz -C '{dest}'", shell=True, check=True)
+    with rpm.open("rb") as stdin:
+        archive = subprocess.run(["rpm2archive", "-"], stdin=stdin, capture_output=True, check=True)
+    subprocess.run(["tar", "-xz", "-C", str(dest)], input=archive.stdout, check=True)
     return dest
 
 
@@ -89,13 +90,12 @@ def test_deb_metadata(v1: BuiltPackages) -> None:
     assert "Architecture: amd64\n" in fields
     depends = fields.split("Depends: ")[1].strip().split(", ")
     assert depends[:2] == ["python3.11", "podman"]
-    conffiles = subprocess.run(
-        f"dpkg-deb --ctrl-tarfile '{v1.deb}' | tar -xO ./conffiles",
-        shell=True,
-        capture_output=True,
-        text=True,
-        check=True,
+    control = subprocess.run(
+        ["dpkg-deb", "--ctrl-tarfile", str(v1.deb)], capture_output=True, check=True
     ).stdout
+    conffiles = subprocess.run(
+        ["tar", "-xO", "./conffiles"], input=control, capture_output=True, check=True
+    ).stdout.decode()
     assert conffiles.split() == ["/etc/juice/config/orchestration.toml"]
 
 

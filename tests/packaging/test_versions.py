@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import subprocess
 import sys
 from pathlib import Path
@@ -11,8 +12,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "packaging"))
 
-from juice_packaging.versions import VersionError, map_version  # noqa: E402
-from packaging.version import Version  # noqa: E402
+from juice_packaging.versions import VersionError, map_version
+from packaging.version import Version
 
 # In PEP 440 order.
 ORDERED = [
@@ -59,7 +60,7 @@ def test_dpkg_and_rpm_sort_like_pep440() -> None:
     assert sorted(ORDERED, key=Version) == ORDERED
     deb_sorted = sorted(mapped, key=functools.cmp_to_key(lambda a, b: dpkg_compare(a.deb, b.deb)))
     assert [m.pep440 for m in deb_sorted] == [str(Version(v)) for v in ORDERED]
-    for a, b in zip(mapped, mapped[1:]):
+    for a, b in itertools.pairwise(mapped):
         evr_a = (str(a.epoch), a.upstream, a.rpm_release)
         evr_b = (str(b.epoch), b.upstream, b.rpm_release)
         assert rpm_compare(evr_a, evr_b) == -1, (a, b)
