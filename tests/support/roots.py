@@ -35,6 +35,8 @@ ROOTS_FORMAT = 1
 
 ROOTS_DIR = CACHE_DIR / "roots"
 APT_ARCHIVES = CACHE_DIR / "apt-archives"
+APT_ARCHIVES_LOCK = CACHE_DIR / "apt-archives.lock"
+APT_COMMANDS = frozenset({"apt-get", "apt"})
 DEBOOTSTRAP_CACHE = CACHE_DIR / "debootstrap-debs"
 
 ROOT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -302,9 +304,17 @@ def run_in_root(
     """Run `argv` chrooted into `root` (call inside `chroot_mounts`).
 
     Output is captured as text; with `check`, a failure raises `RootCommandError`
-    whose message includes stdout and stderr.
+    whose message includes stdout and stderr. Run apt as `["apt-get", ...]` (not
+    through `sh -c`): such commands wait for each other across test processes, because
+    all roots share one download cache and apt would otherwise fail on its lock.
     """
-    return run(["chroot", str(root), *argv], env=root_env(env), check=check, **kwargs)
+    command = ["chroot", str(root), *argv]
+    if Path(argv[0]).name in APT_COMMANDS:
+        # Every root shares one archive cache, and apt fails at once (no waiting) when
+        # another apt holds its lock: take turns across processes instead.
+        with file_lock(APT_ARCHIVES_LOCK):
+            return run(command, env=root_env(env), check=check, **kwargs)
+    return run(command, env=root_env(env), check=check, **kwargs)
 
 
 def apt_install(root: Path, packages: Sequence[str]) -> None:
