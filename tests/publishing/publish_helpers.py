@@ -6,17 +6,12 @@ temporary GNUPGHOME, and thrown away with it.
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
-import functools
 import hashlib
-import http.server
 import os
 import shutil
 import subprocess
 import textwrap
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,30 +140,6 @@ def snapshot(tree: Path) -> dict[str, str]:
         else:
             state[rel] = "dir"
     return state
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass  # the clients' own output says what they fetched
-
-
-@contextlib.contextmanager
-def serve(directory: Path) -> Iterator[str]:
-    """Serve ``directory`` over HTTP on 127.0.0.1 (free port); yields the base URL.
-
-    A plain static file server, like the one a lab would use: it follows the
-    ``dists``/``repodata`` symlinks of the tree.
-    """
-    handler = functools.partial(_QuietHandler, directory=str(directory))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 def build_provides_rpm(out: Path, provides: list[str]) -> Path:

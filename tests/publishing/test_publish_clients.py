@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from publish_helpers import REPO_ROOT, Key, build_provides_rpm, publish_ok, serve
+from publish_helpers import Key, build_provides_rpm, publish_ok
+from support.http import serve_directory
+from support.packages import build_packages
 from support.roots import (
     apt_install,
     cached_root_tarball,
@@ -54,27 +56,15 @@ def _out(argv: list[str]) -> str:
     return subprocess.run(argv, capture_output=True, text=True, check=True).stdout.strip()
 
 
-def _build(version: str, out: Path) -> Release:
-    """The real orangeqs-juice packages at ``version`` (cached per version when possible)."""
-    try:
-        from support.packages import build_packages  # the packaging tests' cached builds
-    except ImportError:
-        build_packages = None
-    if build_packages is not None:
-        built = build_packages(version)
-        return Release(Path(built.deb), Path(built.rpm))
-    subprocess.run(
-        [str(REPO_ROOT / "scripts/build-packages"), "--version", version, "--out", str(out),
-         "--no-lint"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return Release(next(out.glob("*.deb")), next(out.glob("*.rpm")))
+def _build(version: str) -> Release:
+    """The real orangeqs-juice packages at ``version`` (built once per version, cached)."""
+    built = build_packages(version)
+    return Release(built.deb, built.rpm)
 
 
 @pytest.fixture(scope="module")
-def releases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Release]:
-    out = tmp_path_factory.mktemp("packages")
-    return {V1: _build(V1, out / "v1"), V2: _build(V2, out / "v2")}
+def releases() -> dict[str, Release]:
+    return {V1: _build(V1), V2: _build(V2)}
 
 
 @dataclass(frozen=True)
@@ -92,7 +82,7 @@ class Served:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     root = tmp_path_factory.mktemp("served")
-    with serve(root) as url:
+    with serve_directory(root) as url:
         yield Served(root, url)
 
 
