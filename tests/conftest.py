@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -29,15 +29,25 @@ def base_image() -> str:
 
 
 @pytest.fixture
-def booted_host(request: pytest.FixtureRequest) -> Iterator[BootedHost]:
+def booted_host() -> Iterator[BootedHost]:
     """A freshly booted Debian 12 host with systemd and podman (see support/nspawn.py).
 
     When the test fails, the booted host's journal is saved under .cache/test-reports/
-    before it is powered off and removed; its path is printed in the test's output.
+    (see pytest_runtest_makereport below) before it is powered off and removed.
     """
-    failed_before = request.session.testsfailed
     with BootedHost("juice-test") as host:
         yield host
-        if request.session.testsfailed > failed_before:
-            path = host.save_journal(request.node.nodeid)
-            print(f"\nbooted host journal of {request.node.nodeid}: {path}")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Keep the journal of a failed test's booted host; name its file in the report."""
+    report: pytest.TestReport = yield
+    host = getattr(item, "funcargs", {}).get("booted_host")
+    failed_call = report.failed and report.when == "call"
+    if failed_call and isinstance(host, BootedHost) and host.is_running():
+        path = host.save_journal(item.nodeid)
+        report.sections.append(("booted host journal", f"saved to {path}"))
+    return report

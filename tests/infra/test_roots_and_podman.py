@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from support.http import serve_directory
 from support.roots import (
     APT_ARCHIVES,
     RootCommandError,
@@ -35,6 +36,12 @@ def test_root_mounts_are_undone_even_when_the_body_fails(tmp_path: Path) -> None
             assert _is_mount(root / "var/cache/apt/archives")
             out = run_in_root(root, ["python3", "-c", "import os; print(os.getuid())"])
             assert out.stdout.strip() == "0"
+            # A chroot shares this machine's network: it reaches a server on 127.0.0.1.
+            (tmp_path / "served").mkdir()
+            (tmp_path / "served/ping.txt").write_text("pong")
+            with serve_directory(tmp_path / "served") as url:
+                fetch = f"import urllib.request as u; print(u.urlopen('{url}/ping.txt').read())"
+                assert "pong" in run_in_root(root, ["python3", "-c", fetch]).stdout
             raise RuntimeError("body failed")
         for sub in ("proc", "sys", "dev/pts", "dev", "var/cache/apt/archives"):
             assert not _is_mount(root / sub), sub

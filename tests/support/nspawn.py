@@ -5,10 +5,11 @@
         host.run(["apt-get", "install", "-y", "/root/pkg.deb"])
         print(host.run("systemctl list-units 'juice-*'").stdout)
 
-The root (systemd, podman, runc, python3, the suite's containers.conf and a local base
-image already imported into its podman store) is built once and cached as a tarball;
-each BootedHost extracts a fresh copy, boots it, and removes it on exit. When the block
-raises, the booted system's journal is saved under `.cache/test-reports/` first.
+The root (systemd, podman, runc, python3, and the local base image
+`localhost/juice-test-base:bookworm` in a read-only podman store) is built once and
+cached as a tarball and an extracted directory. Each BootedHost boots a copy-on-write
+overlay of it with an empty podman store of its own, and removes both on exit. When the
+block raises, the booted system's journal is saved under `.cache/test-reports/` first.
 
 nspawn runs without --private-network: the booted host shares this machine's network,
 so it reaches servers on 127.0.0.1 and the Debian archive like the tests do.
@@ -16,6 +17,7 @@ so it reaches servers on 127.0.0.1 and the Debian archive like the tests do.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shlex
@@ -26,6 +28,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 
 from support import CACHE_DIR, REPORTS_DIR
 from support.podman import BASE_IMAGE, BASE_IMAGE_PACKAGES, CONTAINERS_CONF
@@ -33,10 +36,10 @@ from support.roots import (
     ROOT_PATH,
     RootCommandError,
     apt_install,
+    cached_root_dir,
     cached_root_tarball,
     chroot_mounts,
     debian_root_tarball,
-    extract_root,
     remove_root,
     run,
     run_in_root,
@@ -47,7 +50,20 @@ HOST_PACKAGES = ("systemd", "systemd-sysv", "dbus", "ca-certificates", "python3"
 # Installed after debootstrap: podman in the debootstrap call fails on a virtual dependency.
 HOST_APT_PACKAGES = ("podman", "runc", "iptables")
 # Name of the cached booted-host root; change it whenever _prepare_root changes.
-HOST_ROOT_KEY = "booted-host-v2"
+HOST_ROOT_KEY = "booted-host-v3"
+
+READONLY_STORE = "/usr/lib/containers/storage"
+STORAGE_CONF = f"""\
+# Booted test host: the base image is in a read-only store that is part of the root.
+[storage]
+driver = "overlay"
+graphroot = "/var/lib/containers/storage"
+runroot = "/run/containers/storage"
+
+[storage.options]
+additionalimagestores = ["{READONLY_STORE}"]
+"""
+HOSTS_DIR = CACHE_DIR / "booted-hosts"
 
 BOOT_TIMEOUT = 90.0
 SHUTDOWN_TIMEOUT = 30.0
@@ -82,6 +98,15 @@ def _prepare_root(root: Path) -> None:
     for unit in masked:
         (root / "etc/systemd/system" / unit).unlink(missing_ok=True)
         (root / "etc/systemd/system" / unit).symlink_to("/dev/null")
+    # The root is booted as the read-only lower layer of an overlay mount. Podman's
+    # store cannot live on overlayfs, so each boot binds an empty store of its own and
+    # finds the base image in this read-only additional store.
+    store = root / "var/lib/containers/storage"
+    readonly_store = root / READONLY_STORE.lstrip("/")
+    readonly_store.parent.mkdir(parents=True, exist_ok=True)
+    store.rename(readonly_store)
+    store.mkdir()
+    (root / "etc/containers/storage.conf").write_text(STORAGE_CONF)
 
 
 def _install_podman(root: Path, staged: Path, base_tar: Path) -> None:
@@ -158,6 +183,21 @@ def _container_init(nspawn_pid: int) -> int | None:
     return None
 
 
+def _remove_stale_hosts() -> None:
+    """Remove work directories (and overlay mounts) left by killed test runs."""
+    for workdir in HOSTS_DIR.glob("*-*"):
+        if time.time() - workdir.stat().st_mtime < 60:
+            continue  # may be just being set up by another process
+        try:
+            with (workdir / "owner.lock").open("a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # a live BootedHost of another process
+        except OSError:
+            pass
+        remove_root(workdir)
+
+
 class BootedHost:
     """A Debian 12 root booted with systemd in systemd-nspawn; a context manager.
 
@@ -170,13 +210,12 @@ class BootedHost:
         self,
         name: str = "juice-test",
         *,
-        workdir: Path | None = None,
         boot_timeout: float = BOOT_TIMEOUT,
     ) -> None:
         self.name = name
         self.boot_timeout = boot_timeout
-        self._workdir = workdir
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._workdir: Path | None = None
+        self._lock: IO[str] | None = None
         self.root = Path()
         self.console_log = Path()
         self._nspawn: subprocess.Popen[bytes] | None = None
@@ -205,16 +244,21 @@ class BootedHost:
             self.stop()
 
     def start(self) -> None:
-        """Extract a fresh root and boot it; return once systemd reports it is up."""
-        tarball = booted_host_tarball()
-        if self._workdir is None:
-            scratch = CACHE_DIR / "booted-hosts"
-            scratch.mkdir(parents=True, exist_ok=True)
-            self._tmp = tempfile.TemporaryDirectory(prefix=f"{self.name}-", dir=scratch)
-            workdir = Path(self._tmp.name)
-        else:
-            workdir = self._workdir
-        self.root = extract_root(tarball, workdir / "root")
+        """Mount a fresh copy-on-write root and boot it; return once systemd is up."""
+        lower = cached_root_dir(booted_host_tarball())
+        _remove_stale_hosts()
+        HOSTS_DIR.mkdir(parents=True, exist_ok=True)
+        workdir = Path(tempfile.mkdtemp(prefix=f"{self.name}-", dir=HOSTS_DIR))
+        self._workdir = workdir
+        # Held while this host exists; a later run that can take it knows it is stale.
+        self._lock = (workdir / "owner.lock").open("w")
+        fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        for sub in ("upper", "work", "root", "storage"):
+            (workdir / sub).mkdir()
+        # Overlay instead of extracting the root: a boot writes only what changes.
+        options = f"lowerdir={lower},upperdir={workdir / 'upper'},workdir={workdir / 'work'}"
+        run(["mount", "-t", "overlay", "overlay", "-o", options, str(workdir / "root")])
+        self.root = workdir / "root"
         # Written on every boot so the booted host always has this checkout's settings.
         (self.root / "etc/containers/containers.conf").write_text(host_containers_conf())
         self.console_log = workdir / "console.log"
@@ -231,6 +275,7 @@ class BootedHost:
                     # ... and its seccomp filter would refuse the session keyring runc
                     # creates for every container.
                     "--system-call-filter=add_key keyctl request_key",
+                    f"--bind={workdir / 'storage'}:/var/lib/containers/storage",
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=console,
@@ -304,11 +349,12 @@ class BootedHost:
                     proc.wait(timeout=10)
         self._nspawn = None
         self._pid = None
-        if self.root != Path() and self.root.exists():
-            remove_root(self.root)
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
+        if self._workdir is not None:
+            remove_root(self._workdir)  # unmounts the overlay first
+            self._workdir = None
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     # --- working inside ----------------------------------------------------------------
 

@@ -192,6 +192,24 @@ def debian_root_tarball(include: Sequence[str] = ()) -> Path:
     return tarball
 
 
+def cached_root_dir(tarball: Path) -> Path:
+    """A read-only extracted copy of a cached root tarball, made once, shared by callers.
+
+    For use as the lower layer of an overlay mount: nothing may ever write to it.
+    """
+    dest = tarball.with_suffix(".d")
+    with file_lock(tarball.with_suffix(".d.lock")):
+        if not dest.is_dir():
+            tmp = tarball.with_name(f".{dest.name}.{os.getpid()}.tmp")
+            remove_root(tmp)
+            try:
+                _extract(tarball, tmp)
+                tmp.rename(dest)
+            finally:
+                remove_root(tmp)
+    return dest
+
+
 def extract_root(tarball: Path, dest: Path) -> Path:
     """Make `dest` a root from a cached root tarball; return `dest`."""
     _extract(tarball, dest)

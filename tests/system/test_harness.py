@@ -45,6 +45,9 @@ def test_booted_host_runs_units_builds_images_and_cleans_up(tmp_path: Path) -> N
         host.run(["systemd-run", "--wait", "--quiet", "-u", "harness-echo", "echo", "marker-1f3a"])
         assert "marker-1f3a" in host.journal("-u", "harness-echo")
 
+        host.copy_in(served / "hello.txt", "/var/lib/copied/hello.txt")
+        assert host.read_file("/var/lib/copied/hello.txt") == "served-from-the-test-machine\n"
+
         # A real transient unit runs the build, as the generated build units will.
         host.copy_in(context, "/srv/context")
         build = host.run(
@@ -77,7 +80,7 @@ def test_booted_host_runs_units_builds_images_and_cleans_up(tmp_path: Path) -> N
 
 
 def test_boot_failure_reports_the_console(tmp_path: Path) -> None:
-    host = BootedHost("juice-noboot", boot_timeout=0.5)
+    host = BootedHost("juice-noboot", boot_timeout=0.0)
     with pytest.raises(Exception, match="console"), host:
         pass
     assert host._nspawn is None
