@@ -392,13 +392,13 @@ class BootedHost:
         """
         return run(self.command(cmd, env), check=check, timeout=timeout, input=input)
 
-    def copy_in(self, src: Path, dest: str) -> None:
+    def copy_in(self, src: Path, dest: str | os.PathLike[str]) -> None:
         """Copy a file or directory `src` from this machine to path `dest` inside.
 
         Goes through the booted host's own mount namespace (tar over a pipe), because
         nspawn mounts tmpfs on /tmp and /run: writing under `self.root` would miss them.
         """
-        src = Path(src)
+        src, dest = Path(src), os.fspath(dest)
         if src.is_dir():
             pack = ["tar", "-C", str(src), "-cf", "-", "."]
             unpack = f"mkdir -p {shlex.quote(dest)} && tar -C {shlex.quote(dest)} -xf -"
