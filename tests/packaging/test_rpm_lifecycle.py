@@ -76,7 +76,7 @@ def setup(
 
 
 def dnf(setup: tuple[Path, list[str]], *args: str) -> str:
-    root, argv = setup
+    _root, argv = setup
 
     result = subprocess.run(
         [*argv, *args], capture_output=True, text=True, check=False,
