@@ -139,12 +139,19 @@ def host_containers_conf() -> str:
     isolation. Podman applies `[engine] env` to itself, so every build picks it up,
     also the ones the generated juice-*-build.service units start, with no change to
     those units. (Verified: a build through systemd-run works with it, fails without.)
+
+    Containers there use the host's network: nspawn shares this machine's network
+    namespace, so a bridge the booted host's podman made would take the same subnet as
+    this machine's podman bridge and break networking of containers on both.
     """
     text = Path(CONTAINERS_CONF).read_text()
     line = 'env = ["BUILDAH_ISOLATION=chroot"]  # RUN steps fail in nspawn otherwise'
-    if "\n[engine]\n" not in text:
-        raise AssertionError(f"{CONTAINERS_CONF} has no [engine] table to extend")
-    return text.replace("\n[engine]\n", f"\n[engine]\n{line}\n", 1)
+    netns = 'netns = "host"  # no bridge in the network namespace shared with this machine'
+    for table in ("[engine]", "[containers]"):
+        if f"\n{table}\n" not in f"\n{text}":
+            raise AssertionError(f"{CONTAINERS_CONF} has no {table} table to extend")
+    text = text.replace("\n[engine]\n", f"\n[engine]\n{line}\n", 1)
+    return text.replace("[containers]\n", f"[containers]\n{netns}\n", 1)
 
 
 def booted_host_tarball() -> Path:
