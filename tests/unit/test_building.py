@@ -84,9 +84,16 @@ def test_without_systemd_builds_run_directly_and_say_so(host: JuiceHost, fake_po
     unit = (host.paths.unit_dir / "juice-singleuser-build.service").read_text()
     # The same command as the unit's ExecStart (which has the absolute podman path).
     exec_start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
-    assert exec_start.split(" ", 1)[1] == " ".join(builds[0])
+    assert exec_start.split(" ", 1)[1].endswith(" ".join(builds[0]))
+    assert exec_start.startswith("ExecStart=/usr/bin/flock --shared ")
     # And the prune after it, as the unit's ExecStopPost.
-    assert calls(fake_podman)[-1] == ["image", "prune", "--force"]
+    assert calls(fake_podman)[-1] == [
+        "image",
+        "prune",
+        "-f",
+        "--filter",
+        "label=org.orangeqs.juice.digest",
+    ]
     log = host.paths.build_log("singleuser").read_text()
     assert "STEP 1/9" in log
 

@@ -47,6 +47,7 @@ class Tools:
 
     podman: Path
     uv: Path
+    flock: Path = Path("/usr/bin/flock")
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,11 @@ def build_command(
     """The podman build command; `digest` (None while computing it) labels the image."""
     config = spec.config
     env_dir = paths.env_dir(spec.name)
+    # Builds share the podman lock; a prune takes it alone (see prune_command).
     argv = [
+        str(tools.flock),
+        "--shared",
+        str(paths.podman_lock),
         str(tools.podman),
         "build",
         "--file",
@@ -90,7 +95,26 @@ def build_command(
         argv += ["--build-arg", f"{key}={value}"]
     argv += config.build.podman_args
     argv.append(str(env_dir))
-    return BuildCommand(build=tuple(argv), prune=(str(tools.podman), "image", "prune", "--force"))
+    return BuildCommand(build=tuple(argv), prune=prune_command(paths, tools))
+
+
+def prune_command(paths: HostPaths, tools: Tools) -> tuple[str, ...]:
+    """Remove dangling juice images, such as the one a build just replaced.
+
+    The filter leaves other software's images alone. The exclusive lock keeps a prune
+    from running while another build is under way: to podman, that build's newest
+    layer is a dangling image, and removing it would break the build's layer cache.
+    """
+    return (
+        str(tools.flock),
+        str(paths.podman_lock),
+        str(tools.podman),
+        "image",
+        "prune",
+        "-f",
+        "--filter",
+        f"label={DIGEST_LABEL}",
+    )
 
 
 def render_build_unit(spec: EnvironmentSpec, paths: HostPaths, command: BuildCommand) -> str:

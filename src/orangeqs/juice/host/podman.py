@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -34,11 +33,6 @@ def image_labels(podman: Path, image: str) -> dict[str, str] | None:
     return {str(key): str(value) for key, value in (labels or {}).items()}
 
 
-# Builds may run in parallel; pruning while another build commits could race, so
-# prunes run one at a time.
-_prune_lock = threading.Lock()
-
-
 def run_logged(build: Sequence[str], prune: Sequence[str], log: Path) -> int:
     """Run a build and then a prune (its failure ignored), both logged to `log`."""
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -50,6 +44,5 @@ def run_logged(build: Sequence[str], prune: Sequence[str], log: Path) -> int:
         ).returncode
         handle.write(f"# exit status {returncode}\n$ " + " ".join(prune) + "\n")
         handle.flush()
-        with _prune_lock:
-            subprocess.run(list(prune), stdout=handle, stderr=subprocess.STDOUT, check=False)
+        subprocess.run(list(prune), stdout=handle, stderr=subprocess.STDOUT, check=False)
     return returncode

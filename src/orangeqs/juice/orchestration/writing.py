@@ -30,7 +30,7 @@ def write_environments(environments: list[RenderedEnvironment], paths: HostPaths
     """
     report = WriteReport()
     # Mount sources must exist, or podman refuses the volume.
-    for directory in (paths.shared_dir, paths.run_dir):
+    for directory in (paths.shared_dir, paths.run_dir, paths.envs_dir):
         directory.mkdir(parents=True, exist_ok=True)
     for environment in environments:
         env_dir = paths.env_dir(environment.spec.name)

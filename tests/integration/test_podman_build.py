@@ -1,0 +1,141 @@
+"""`juice env build` with real podman, from a local debootstrapped base image.
+
+Runs without systemd (direct mode): the same podman build command the units run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from orangeqs.juice import __version__
+
+pytestmark = pytest.mark.podman
+
+JUICE = Path(sys.executable).parent / "juice"
+CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+
+
+def environment(section: str, base_image: str, dependencies: list[str]) -> str:
+    # The host CA bundle through SSL_CERT_FILE: how a lab behind a TLS-inspecting proxy
+    # (and this test machine) lets uv reach PyPI from inside the build.
+    return textwrap.dedent(
+        f"""
+        [{section}]
+        type = "uv"
+        base_image = "{base_image}"
+        python_source = "system"
+        dependencies = {dependencies!r}
+        [{section}.build]
+        volumes = ["{CA_BUNDLE}:/etc/juice-host-ca.crt:ro"]
+        environment = {{ SSL_CERT_FILE = "/etc/juice-host-ca.crt", UV_HTTP_RETRIES = "8" }}
+        """
+    )
+
+
+def config(base_image: str) -> str:
+    """A default environment, a service on it, and a service with an extra dependency."""
+    return (
+        environment("environments.default", base_image, [])
+        + "\n[services.plain]\n"
+        + environment("services.extra.environment", base_image, ["six"])
+    )
+
+
+def juice(root: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(JUICE), "--root", str(root), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )
+
+
+def podman(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["podman", *args], env=env, capture_output=True, text=True, check=check, timeout=300
+    )
+
+
+def image_id(env: dict[str, str], image: str) -> str:
+    return podman(env, "image", "inspect", "--format", "{{.Id}}", image).stdout.strip()
+
+
+@pytest.fixture
+def juice_root(tmp_path: Path, core_wheel: Path, base_image: str) -> Path:
+    root = tmp_path / "root"
+    config_dir = root / "etc/juice/config"
+    config_dir.mkdir(parents=True)
+    (config_dir / "orchestration.toml").write_text(config(base_image))
+    dist = root / "opt/orangeqs/juice/dist"
+    dist.mkdir(parents=True)
+    shutil.copy(core_wheel, dist)
+    return root
+
+
+def test_build_all_makes_an_image_per_environment_and_rebuilds_from_cache(
+    juice_root: Path, podman_env: dict[str, str]
+) -> None:
+    env = {**podman_env, "PATH": f"{JUICE.parent}{os.pathsep}{podman_env['PATH']}"}
+    names = ["singleuser", "plain", "extra"]
+    for name in names:  # start from nothing, also when an earlier run left images
+        podman(env, "rmi", "--force", f"localhost/juice-{name}:latest", check=False)
+
+    first = juice(juice_root, env, "env", "build", "--all")
+    logs = "\n".join(
+        (juice_root / f"var/log/juice/build-{name}.log").read_text()
+        for name in names
+        if (juice_root / f"var/log/juice/build-{name}.log").exists()
+    )
+    assert first.returncode == 0, first.stdout + first.stderr + logs
+    assert "direct mode" in first.stdout
+    assert "3 of 3 environment image(s) built" in first.stdout
+
+    for name in names:
+        image = f"localhost/juice-{name}:latest"
+        version = podman(env, "run", "--rm", image, "juice", "--version").stdout
+        assert version.splitlines()[0] == f"juice (orangeqs-juice-core) {__version__}"
+        # Also tagged with the core version.
+        podman(env, "image", "exists", f"localhost/juice-{name}:{__version__}")
+        has_six = podman(env, "run", "--rm", image, "python", "-c", "import six", check=False)
+        assert (has_six.returncode == 0) == (name == "extra"), name
+        whoami = podman(env, "run", "--rm", image, "id", "-un").stdout.strip()
+        assert whoami == "juice"
+
+    status = juice(juice_root, env, "env", "status", "--check")
+    assert status.returncode == 0, status.stdout
+
+    ids = {name: image_id(env, f"localhost/juice-{name}:latest") for name in names}
+    second = juice(juice_root, env, "env", "build", "--all")
+    assert second.returncode == 0, second.stdout + second.stderr
+    for name in names:
+        log = (juice_root / f"var/log/juice/build-{name}.log").read_text()
+        steps = [line for line in log.splitlines() if line.startswith("STEP ")]
+        cached = log.count("--> Using cache")
+        # Every step after FROM comes from the cache.
+        assert cached == len(steps) - 1, log
+        assert image_id(env, f"localhost/juice-{name}:latest") == ids[name]
+
+
+def test_a_failing_environment_does_not_stop_the_others(
+    juice_root: Path, podman_env: dict[str, str]
+) -> None:
+    env = {**podman_env, "PATH": f"{JUICE.parent}{os.pathsep}{podman_env['PATH']}"}
+    config_file = juice_root / "etc/juice/config/orchestration.toml"
+    config_file.write_text(
+        config_file.read_text().replace('"six"', '"no-such-package-for-juice-tests==0.0.1"')
+    )
+    result = juice(juice_root, env, "env", "build", "--all")
+    assert result.returncode == 1
+    assert "2 of 3 environment image(s) built" in result.stdout
+    assert "retry: juice env build extra" in result.stdout
+    log = (juice_root / "var/log/juice/build-extra.log").read_text()
+    assert "no-such-package-for-juice-tests" in log
