@@ -50,13 +50,17 @@ CORE_DISTRIBUTION = "orangeqs-juice-core"
 def unknown_key_error(keys: list[str], known: list[str]) -> PydanticCustomError:
     """The error for keys no model knows, with the closest known key as a hint."""
     hints = []
+    suggested = True
     for key in keys:
         close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
         hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        suggested = suggested and bool(close)
+    # Without a close match, the list of known keys is the useful hint.
+    listing = "" if suggested else f"; known keys: {', '.join(sorted(known))}"
     return PydanticCustomError(
         "unknown_key",
-        "unknown key {keys}; known keys: {known}",
-        {"keys": ", ".join(hints), "known": ", ".join(sorted(known)), "key_names": keys},
+        "unknown key {keys}{listing}",
+        {"keys": ", ".join(hints), "listing": listing, "key_names": keys},
     )
 
 
