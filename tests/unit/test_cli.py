@@ -86,3 +86,32 @@ def test_generated_units_pass_systemd_analyze_verify(host: JuiceHost) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr == "", result.stderr
+
+
+def test_render_all_is_explicit_and_exclusive_with_names(host: JuiceHost) -> None:
+    host.write_config(MINIMAL)
+    assert host.run("env", "render", "--all").exit_code == 0
+    result = host.run("env", "render", "--all", "singleuser")
+    assert result.exit_code == 2
+    assert "not both" in result.output
+
+
+def test_plain_progress_never_draws_a_live_display() -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from orangeqs.juice.orchestration.building import BuildResult
+    from orangeqs.juice.reporting import ConsoleReporter
+
+    buffer = StringIO()
+    # force_terminal: as under apt, which gives maintainer scripts a pseudo-terminal.
+    console = Console(file=buffer, force_terminal=True, force_interactive=True, width=200)
+    reporter = ConsoleReporter(console, live=False)
+    reporter.planned(["a"], [])
+    reporter.started("a")
+    reporter.finished(BuildResult("a", True, "log", "retry", "", 1.0))
+    lines = buffer.getvalue().splitlines()
+    assert len(lines) == 2
+    assert "building a" in lines[0]
+    assert "built" in lines[1]

@@ -140,13 +140,16 @@ def env_list(paths: HostPaths, as_json: bool) -> None:
 
 @env.command("render")
 @click.argument("names", nargs=-1)
+@click.option("--all", "render_all", is_flag=True, help="Render every environment (the default).")
 @click.pass_obj
-def env_render(paths: HostPaths, names: tuple[str, ...]) -> None:
+def env_render(paths: HostPaths, names: tuple[str, ...], render_all: bool) -> None:
     """Write the files and units of the environments NAMES (default: all) without building.
 
     Files go to /var/juice/envs/<name>/ (pyproject.toml, Containerfile), units to
     /etc/systemd/system. Unchanged files are not touched.
     """
+    if names and render_all:
+        raise click.UsageError("give environment names or --all, not both")
     with _errors():
         plan = make_plan(paths, render_tools(), list(names) or None)
         report = write_environments(plan.environments, paths)
@@ -179,9 +182,22 @@ def env_render(paths: HostPaths, names: tuple[str, ...]) -> None:
     help="systemd: start the juice-<name>-build.service units; direct: run podman "
     "here; auto: systemd when it is running.",
 )
+@click.option(
+    "--progress",
+    type=click.Choice(["auto", "plain"]),
+    default="auto",
+    show_default=True,
+    help="plain: one line per event, no live display (logs, maintainer scripts); "
+    "auto: a live display too on an interactive terminal.",
+)
 @click.pass_obj
 def env_build(
-    paths: HostPaths, names: tuple[str, ...], build_all: bool, jobs: int, mode: str
+    paths: HostPaths,
+    names: tuple[str, ...],
+    build_all: bool,
+    jobs: int,
+    mode: str,
+    progress: str,
 ) -> None:
     """Render and build environment images.
 
@@ -195,7 +211,8 @@ def env_build(
         raise click.UsageError("give environment names or --all, not both")
     request = BuildRequest(list(names), build_all, jobs, Mode(mode))
     with _errors():
-        results = build(paths, request, ConsoleReporter(out))
+        live = progress == "auto" and out.is_interactive
+        results = build(paths, request, ConsoleReporter(out, live=live))
     if not summarize(results, out):
         sys.exit(EXIT_FAILED)
 

@@ -15,8 +15,9 @@ class ConsoleReporter:
     """One line per event (readable in apt's output and the journal); a live spinner
     with the builds under way when writing to a terminal."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, live: bool) -> None:
         self._console = console
+        self._live = live
         self._lock = threading.Lock()
         self._running: list[str] = []
         self._done = 0
@@ -36,7 +37,7 @@ class ConsoleReporter:
             self._console.print(f"juice: up to date, not rebuilt: {', '.join(skipped)}")
         if not names:
             self._console.print("juice: nothing to build")
-        elif self._console.is_terminal:
+        elif self._live:
             self._status = self._console.status("")
             self._status.start()
 
