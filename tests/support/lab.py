@@ -1,0 +1,184 @@
+"""A booted host set up like a lab host, and what systemd and journald say about units.
+
+`provision_site(host)` does what a lab's provisioning tool does before it installs
+orangeqs-juice: a site drop-in for the orchestration config, and the CA bundle builds
+need. The other helpers read unit state and the journal of one boot.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from support import REPO_ROOT
+from support.nspawn import BootedHost
+from support.podman import BASE_IMAGE
+
+SHIPPED_CONFIG = REPO_ROOT / "packaging/config/orchestration.toml"
+CONFIG_DIR = "/etc/juice/config"
+DROP_IN_DIR = f"{CONFIG_DIR}/orchestration.d"
+SITE_DROP_IN = f"{DROP_IN_DIR}/20-test-site.toml"
+HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+CA_IN_BUILDS = "/etc/juice-host-ca.crt"
+DIST_DIR = "/opt/orangeqs/juice/dist"
+
+# Why the site drop-in exists at all (shared by every system test):
+# - no container registry is reachable from this machine, so the shipped base image
+#   (a registry image) cannot be pulled: builds start from the local test base image;
+# - this machine's network inspects TLS, so uv inside a build reaches PyPI only with the
+#   host's CA bundle (the setting a lab behind such a proxy uses, see the shipped config).
+BUILD_SETTINGS = textwrap.dedent(
+    f"""\
+    volumes = ["{HOST_CA_BUNDLE}:{CA_IN_BUILDS}:ro"]
+    environment = {{ SSL_CERT_FILE = "{CA_IN_BUILDS}", UV_HTTP_RETRIES = "8" }}
+    """
+)
+SITE_CONFIG = (
+    "# Written by the system tests as a lab's provisioning tool would.\n"
+    f'[environments.default]\nbase_image = "{BASE_IMAGE}"\n\n'
+    f"[environments.default.build]\n{BUILD_SETTINGS}"
+)
+
+
+def shipped_environments() -> list[str]:
+    """The environments of the shipped default config: singleuser, then its services."""
+    data = tomllib.loads(SHIPPED_CONFIG.read_text())
+    return ["singleuser", *sorted(data.get("services", {}))]
+
+
+def service_environment(name: str, dependencies: list[str]) -> str:
+    """A drop-in adding service `name` with an environment of its own.
+
+    A service's environment replaces the default one, so it repeats this machine's base
+    image and build settings (see BUILD_SETTINGS).
+    """
+    section = f"services.{name}.environment"
+    return (
+        f"[{section}]\n"
+        f'base_image = "{BASE_IMAGE}"\npython_source = "system"\n'
+        f"dependencies = {json.dumps(dependencies)}\n\n"
+        f"[{section}.build]\n{BUILD_SETTINGS}"
+    )
+
+
+def provision_site(host: BootedHost) -> None:
+    """The site drop-in and this machine's CA bundle (with the TLS-inspecting CA)."""
+    host.copy_in(HOST_CA_BUNDLE, str(HOST_CA_BUNDLE))
+    write_file(host, SITE_DROP_IN, SITE_CONFIG)
+    # PID 1 then logs every command it starts for a unit ("About to execute ..."): the
+    # journal shows the build unit's podman build and, after it, the prune.
+    host.run(["systemd-analyze", "set-log-level", "debug"])
+
+
+def write_file(host: BootedHost, path: str, text: str) -> None:
+    """Write `text` to `path` inside the booted host (parents created)."""
+    host.run(f"mkdir -p \"$(dirname '{path}')\" && cat > '{path}'", input=text)
+
+
+def build_unit(name: str) -> str:
+    """The build unit juice generates for environment `name`."""
+    return f"juice-{name}-build.service"
+
+
+@dataclass(frozen=True)
+class UnitRun:
+    """One environment build unit's last run, as systemd reports it."""
+
+    invocation: str
+    result: str
+    active_state: str
+    load_state: str
+    fragment: str
+    started: str  # ExecMainStartTimestamp, microseconds, UTC
+    exec_start: str
+    exec_stop_post: str
+
+
+def unit_run(host: BootedHost, unit: str) -> UnitRun:
+    """`systemctl show` of `unit`."""
+    keys = {
+        "InvocationID": "invocation",
+        "Result": "result",
+        "ActiveState": "active_state",
+        "LoadState": "load_state",
+        "FragmentPath": "fragment",
+        "ExecMainStartTimestamp": "started",
+        "ExecStart": "exec_start",
+        "ExecStopPost": "exec_stop_post",
+    }
+    out = host.run(["systemctl", "show", "--timestamp=us+utc", "-p", ",".join(keys), unit]).stdout
+    values = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    return UnitRun(**{field: values.get(key, "") for key, field in keys.items()})
+
+
+def journal_cursor(host: BootedHost) -> str:
+    """The cursor of the newest journal entry: read later entries with `entries_after`."""
+    host.run(["journalctl", "--sync"])
+    out = host.run(["journalctl", "--no-pager", "-o", "json", "-n", "1"]).stdout
+    cursor: str = json.loads(out.splitlines()[-1])["__CURSOR"]
+    return cursor
+
+
+def unit_entries(host: BootedHost, unit: str, after: str | None = None) -> list[dict[str, Any]]:
+    """The journal entries of `unit` (its processes' output and systemd's messages)."""
+    host.run(["journalctl", "--sync"])
+    argv = ["journalctl", "--no-pager", "-b", "-o", "json", "-u", unit]
+    if after:
+        argv.append(f"--after-cursor={after}")
+    out = host.run(argv, check=False).stdout
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def messages(entries: list[dict[str, Any]]) -> list[str]:
+    """The MESSAGE of each entry (journald stores non-UTF-8 ones as byte lists)."""
+    result = []
+    for entry in entries:
+        message = entry.get("MESSAGE", "")
+        if isinstance(message, list):
+            message = bytes(message).decode(errors="replace")
+        result.append(str(message))
+    return result
+
+
+def invocations(entries: list[dict[str, Any]]) -> list[str]:
+    """The distinct runs of a unit among `entries`, in order (by invocation ID)."""
+    seen: dict[str, None] = {}
+    for entry in entries:
+        invocation = entry.get("_SYSTEMD_INVOCATION_ID") or entry.get("INVOCATION_ID")
+        if invocation:
+            seen[str(invocation)] = None
+    return list(seen)
+
+
+def image_id(host: BootedHost, name: str) -> str | None:
+    """The ID of localhost/juice-<name>:latest inside the host, None if it is missing."""
+    result = host.run(
+        ["podman", "image", "inspect", "--format", "{{.Id}}", f"localhost/juice-{name}:latest"],
+        check=False,
+    )
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def core_in_image(host: BootedHost, name: str, version: str) -> tuple[str, str]:
+    """(`juice --version`, the core's direct_url.json) inside environment `name`'s image.
+
+    The bundled wheel is mounted as the run units mount it, so `juice --version` can name
+    it; direct_url.json is what uv recorded about where it installed the core from.
+    """
+    wheel = f"{DIST_DIR}/orangeqs_juice_core-{version}-py3-none-any.whl"
+    image = f"localhost/juice-{name}:latest"
+    mount = ["-v", f"{wheel}:{wheel}:ro"]
+    version_out = host.run(["podman", "run", "--rm", *mount, image, "juice", "--version"]).stdout
+    origin = host.run(
+        [
+            "podman", "run", "--rm", image, "python", "-c",
+            "import importlib.metadata as m; "
+            "print(m.distribution('orangeqs-juice-core').read_text('direct_url.json'))",
+        ]
+    ).stdout  # fmt: skip
+    return version_out, origin

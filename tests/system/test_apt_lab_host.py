@@ -1,0 +1,262 @@
+"""End to end with apt on a booted Debian 12 host: install, upgrade, an administrator's
+new service, and an environment that cannot build.
+
+Every image here is built by the package's own maintainer script (or by `juice env
+build`) through the real juice-<name>-build.service units: real apt and dpkg, a signed
+repository served on 127.0.0.1, systemd, journald and podman.
+
+One booted host for the module (its first image build is the slow part; later builds
+reuse its podman layer cache). The tests run in file order, each from the state the one
+before left: install v1, upgrade to v2, add a service, break one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from support.lab import (
+    DIST_DIR,
+    DROP_IN_DIR,
+    build_unit,
+    core_in_image,
+    image_id,
+    invocations,
+    journal_cursor,
+    messages,
+    provision_site,
+    service_environment,
+    shipped_environments,
+    unit_entries,
+    unit_run,
+    write_file,
+)
+from support.nspawn import BootedHost
+from support.packages import BuiltPackages, build_packages
+from support.repos import PublishedRepository, served_repository
+from support.roots import RootCommandError
+
+pytestmark = pytest.mark.system
+
+NAME = "orangeqs-juice"
+V1, V2 = "1.0.0", "2.0.0"
+SCRIPTLET_LOG = "/var/log/juice-scriptlets.log"
+ADMIN_SERVICE = "analysis"
+BROKEN_SERVICE = "broken"
+UNRESOLVABLE = "no-such-package-for-juice-tests==0.0.1"
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+@dataclass
+class AptLab:
+    host: BootedHost
+    repo: PublishedRepository
+    releases: dict[str, BuiltPackages]
+    # Environments whose images the tests so far expect to be built and up to date.
+    environments: list[str] = field(default_factory=shipped_environments)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AptLab]:
+    """A booted host trusting a repository with v1, the way docs/publishing.md says."""
+    releases = {V1: build_packages(V1), V2: build_packages(V2)}
+    work = tmp_path_factory.mktemp("apt-lab")
+    with served_repository(work) as repo, BootedHost("juice-apt") as host:
+        repo.publish(releases[V1])
+        provision_site(host)
+        host.run(["install", "-d", "-m", "0755", "/etc/apt/keyrings"])
+        host.copy_in(repo.client_file("orangeqs-juice.gpg"), "/etc/apt/keyrings/orangeqs-juice.gpg")
+        host.copy_in(
+            repo.client_file("orangeqs-juice.sources"),
+            "/etc/apt/sources.list.d/orangeqs-juice.sources",
+        )
+        yield AptLab(host, repo, releases)
+
+
+def apt(host: BootedHost, *args: str, check: bool = True) -> str:
+    """apt-get -y ARGS in the host; stdout and stderr together (maintainer scripts use both)."""
+    result = host.run(
+        ["apt-get", "-y", *args],
+        env={"JUICE_SCRIPTLET_LOG": SCRIPTLET_LOG},
+        check=False,
+        timeout=1200,
+    )
+    if check and result.returncode != 0:
+        raise RootCommandError(result.returncode, ["apt-get", *args], result.stdout, result.stderr)
+    # dpkg runs maintainer scripts on a pty: juice's output there has colours.
+    return ANSI_ESCAPE.sub("", result.stdout + result.stderr)
+
+
+def dpkg_status(host: BootedHost) -> tuple[str, str]:
+    out = host.run(["dpkg-query", "-W", "-f=${Status}\t${Version}", NAME]).stdout
+    status, version = out.split("\t")
+    return status, version
+
+
+def unit_journal(host: BootedHost, name: str) -> str:
+    return host.journal("-u", build_unit(name))
+
+
+def assert_built_once_since(host: BootedHost, name: str, cursor: str | None) -> str:
+    """The environment's build unit ran exactly once after `cursor` and succeeded:
+    systemd started the podman build, then the prune, both exited 0; the image exists.
+
+    Read from the journal: systemd unloads a finished oneshot unit ("Collecting."), so
+    `systemctl show` no longer knows its last run. Returns the run's invocation ID.
+    """
+    unit = build_unit(name)
+    entries = unit_entries(host, unit, after=cursor)
+    runs = invocations(entries)
+    journal = unit_journal(host, name)
+    assert len(runs) == 1, f"{unit} ran {len(runs)} time(s) since the cursor:\n{journal}"
+    text = messages(entries)
+    # PID 1 logs each command it starts (the host runs systemd at debug log level).
+    started = [i for i, m in enumerate(text) if m.startswith(f"{unit}: About to execute ")]
+    build = [i for i in started if "/usr/bin/podman build " in text[i]]
+    prune = [i for i in started if "/usr/bin/podman image prune -f " in text[i]]
+    assert len(build) == 1 and len(prune) == 1, journal
+    assert build[0] < prune[0], journal
+    # podman build's own output went to the unit's journal.
+    assert any(m.startswith(f"COMMIT localhost/juice-{name}:latest") for m in text), journal
+    exits = [m for m in text if " process exited, code=" in m]
+    assert [m.split(": ", 1)[1].split(",")[0] for m in exits] == [
+        "Main process exited",  # podman build
+        "Control process exited",  # the prune (ExecStopPost)
+    ], journal
+    assert all("status=0/SUCCESS" in m for m in exits), journal
+    jobs = [e["JOB_RESULT"] for e in entries if e.get("JOB_TYPE") == "start" and "JOB_RESULT" in e]
+    assert jobs == ["done"], journal
+    assert image_id(host, name) is not None, f"no image for {name}:\n{journal}"
+    return runs[0]
+
+
+def daemon_reloads_since(host: BootedHost, cursor: str) -> list[int]:
+    """Monotonic times (µs) of PID 1's "Reloading." (a daemon-reload) after `cursor`."""
+    host.run(["journalctl", "--sync"])
+    out = host.run(
+        ["journalctl", "--no-pager", "-o", "json", "_PID=1", f"--after-cursor={cursor}"]
+    ).stdout
+    entries = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    return [
+        int(entry["__MONOTONIC_TIMESTAMP"])
+        for entry, message in zip(entries, messages(entries), strict=True)
+        if message == "Reloading."
+    ]
+
+
+def test_apt_install_builds_every_environment_through_its_unit(lab: AptLab) -> None:
+    host = lab.host
+    cursor = journal_cursor(host)
+    apt(host, "update")
+    out = apt(host, "install", NAME)
+
+    assert dpkg_status(host) == ("install ok installed", lab.releases[V1].version)
+    assert "juice: building with systemd build units (systemd mode: systemd is running)" in out, out
+    # postinst wrote the units, then made systemd read them.
+    reloads = daemon_reloads_since(host, cursor)
+    assert reloads, "no systemctl daemon-reload during the install"
+    units = host.run("ls /etc/systemd/system | grep '^juice-.*-build.service$'", check=False)
+    assert sorted(units.stdout.split()) == sorted(build_unit(n) for n in lab.environments)
+    for name in lab.environments:
+        unit = build_unit(name)
+        assert_built_once_since(host, name, cursor)
+        state = unit_run(host, unit)
+        assert state.load_state == "loaded"
+        first = unit_entries(host, unit, after=cursor)[0]
+        assert min(reloads) < int(first["__MONOTONIC_TIMESTAMP"]), "the unit ran before the reload"
+        assert state.fragment == f"/etc/systemd/system/{unit}"
+        reload = host.run(["systemctl", "show", "-p", "NeedDaemonReload", "--value", unit])
+        assert reload.stdout.strip() == "no"
+    status = host.run(["juice", "env", "status", "--check"], check=False)
+    assert status.returncode == 0, status.stdout + status.stderr
+
+
+def test_apt_upgrade_rebuilds_every_image_from_the_v2_wheel(lab: AptLab) -> None:
+    host = lab.host
+    old_ids = {name: image_id(host, name) for name in lab.environments}
+    lab.repo.publish(lab.releases[V2])
+    cursor = journal_cursor(host)
+    apt(host, "update")
+    out = apt(host, "upgrade")
+
+    assert dpkg_status(host) == ("install ok installed", lab.releases[V2].version), out
+    assert f"postinst configure {V1}" in host.read_file(SCRIPTLET_LOG).splitlines()
+    wheel = lab.releases[V2].wheel
+    sha = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    installed = host.run(["sha256sum", f"{DIST_DIR}/{wheel.name}"]).stdout.split()[0]
+    assert installed == sha, "the package must bundle the wheel built with it"
+    for name in lab.environments:
+        assert_built_once_since(host, name, cursor)
+        assert image_id(host, name) != old_ids[name], f"{name}: image not replaced"
+        # The build installed the core from exactly this wheel ...
+        containerfile = host.read_file(f"/var/juice/envs/{name}/Containerfile")
+        assert f"orangeqs-juice-core {V2} wheel sha256:{sha}" in containerfile
+        # ... and the image says so.
+        version, origin = core_in_image(host, name, V2)
+        assert version.splitlines()[0] == f"juice (orangeqs-juice-core) {V2}", version
+        assert f"core source for environments: bundled wheel {DIST_DIR}/{wheel.name}" in version
+        assert json.loads(origin)["url"] == f"file://{DIST_DIR}/{wheel.name}", origin
+
+
+def test_admin_adds_a_service_and_only_its_environment_builds(lab: AptLab) -> None:
+    host = lab.host
+    before = {name: invocations(unit_entries(host, build_unit(name))) for name in lab.environments}
+    write_file(
+        host, f"{DROP_IN_DIR}/50-{ADMIN_SERVICE}.toml", service_environment(ADMIN_SERVICE, ["six"])
+    )
+    cursor = journal_cursor(host)
+    result = host.run(["juice", "env", "build"], timeout=900, check=False)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out + unit_journal(host, ADMIN_SERVICE)
+    assert f"juice: up to date, not rebuilt: {', '.join(lab.environments)}" in out, out
+
+    for name in lab.environments:  # not started again: the same runs as before
+        assert invocations(unit_entries(host, build_unit(name))) == before[name], name
+    assert_built_once_since(host, ADMIN_SERVICE, cursor)
+    six = host.run(
+        ["podman", "run", "--rm", f"localhost/juice-{ADMIN_SERVICE}", "python", "-c", "import six"],
+        check=False,
+    )
+    assert six.returncode == 0, six.stderr
+    lab.environments.append(ADMIN_SERVICE)
+
+    status = host.run(["juice", "env", "status", "--json"])
+    rows = {row["name"]: row["state"] for row in json.loads(status.stdout)}
+    assert rows == dict.fromkeys(lab.environments, "up to date")
+    assert host.run(["juice", "env", "status", "--check"], check=False).returncode == 0
+
+
+def test_a_failing_environment_leaves_apt_and_the_others_fine(lab: AptLab) -> None:
+    host = lab.host
+    write_file(
+        host,
+        f"{DROP_IN_DIR}/60-{BROKEN_SERVICE}.toml",
+        service_environment(BROKEN_SERVICE, [UNRESOLVABLE]),
+    )
+    cursor = journal_cursor(host)
+    # postinst configure runs again, and with it `juice env build --all`.
+    out = apt(host, "install", "--reinstall", NAME)
+
+    assert dpkg_status(host) == ("install ok installed", lab.releases[V2].version)
+    unit = build_unit(BROKEN_SERVICE)
+    assert f"juice: FAILED {BROKEN_SERVICE} after" in out, out
+    assert f"log:   journalctl -u {unit}" in out, out
+    assert f"retry: juice env build {BROKEN_SERVICE}" in out, out
+    assert "the package is installed; retry with: sudo juice env build --all" in out, out
+    for name in lab.environments:  # the others were rebuilt all the same
+        assert_built_once_since(host, name, cursor)
+
+    status = host.run(["systemctl", "status", "--no-pager", unit], check=False)
+    assert status.returncode == 3, status.stdout  # LSB: program is not running
+    assert "Active: failed (Result: exit-code)" in status.stdout, status.stdout
+    assert host.run(["systemctl", "is-failed", unit], check=False).stdout.strip() == "failed"
+    assert UNRESOLVABLE.split("==")[0] in unit_journal(host, BROKEN_SERVICE)
+    assert image_id(host, BROKEN_SERVICE) is None
+
+    check = host.run(["juice", "env", "status", "--json"])
+    rows = {row["name"]: row["state"] for row in json.loads(check.stdout)}
+    assert rows == {**dict.fromkeys(lab.environments, "up to date"), BROKEN_SERVICE: "not built"}
