@@ -39,12 +39,12 @@ def environment(section: str, base_image: str, dependencies: list[str]) -> str:
     )
 
 
-def config(base_image: str) -> str:
+def config(base_image: str, extra: str = "six") -> str:
     """A default environment, a service on it, and a service with an extra dependency."""
     return (
         environment("environments.default", base_image, [])
         + "\n[services.plain]\n"
-        + environment("services.extra.environment", base_image, ["six"])
+        + environment("services.extra.environment", base_image, [extra])
     )
 
 
@@ -126,13 +126,11 @@ def test_build_all_makes_an_image_per_environment_and_rebuilds_from_cache(
 
 
 def test_a_failing_environment_does_not_stop_the_others(
-    juice_root: Path, podman_env: dict[str, str]
+    juice_root: Path, podman_env: dict[str, str], base_image: str
 ) -> None:
     env = {**podman_env, "PATH": f"{JUICE.parent}{os.pathsep}{podman_env['PATH']}"}
     config_file = juice_root / "etc/juice/config/orchestration.toml"
-    config_file.write_text(
-        config_file.read_text().replace('"six"', '"no-such-package-for-juice-tests==0.0.1"')
-    )
+    config_file.write_text(config(base_image, extra="no-such-package-for-juice-tests==0.0.1"))
     result = juice(juice_root, env, "env", "build", "--all")
     assert result.returncode == 1
     assert "2 of 3 environment image(s) built" in result.stdout

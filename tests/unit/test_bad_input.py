@@ -32,15 +32,45 @@ BASE = '[environments.default]\nbase_image = "debian:12"\n'
         ),
         pytest.param(
             BASE + "type = 'conda'\n",
-            "environments.default",
-            "'conda'",
+            "environments.default.type",
+            "unknown environment type; the types are: 'uv'",
             id="unknown environment type",
         ),
         pytest.param(
             BASE + "[services.'My Service']\n",
             "services.My Service",
-            "lowercase letters, digits",
+            "lowercase letters and digits",
             id="service name not a unit or image name",
+        ),
+        pytest.param(
+            BASE + "[services.a_-b]\n",
+            "services.a_-b",
+            "because it names a systemd unit and an image",
+            id="name valid for a unit but not for an image",
+        ),
+        pytest.param(
+            BASE + "[services.foo]\n[services.foo-build]\ncommand = ['true']\n",
+            "services",
+            "juice-foo-build.service",
+            id="two environments would write the same unit",
+        ),
+        pytest.param(
+            BASE + "sources = { pkg = { path = '/', editable = true } }\n",
+            "environments.default.sources.pkg.path",
+            "must name a folder",
+            id="editable source at the root would mount the host",
+        ),
+        pytest.param(
+            BASE + "sources = { a_b = { path = '/x/a' }, A-B = { path = '/x/b' } }\n",
+            "environments.default.sources",
+            "names the same package",
+            id="two source tables for one package",
+        ),
+        pytest.param(
+            BASE + "extra_dockerfile_lines = ['RUN <<EOF']\n",
+            "environments.default.extra_dockerfile_lines[0]",
+            "here-document",
+            id="heredoc swallows the generated lines",
         ),
         pytest.param(
             BASE + "[services.singleuser]\n",

@@ -143,6 +143,32 @@ def test_a_config_change_makes_the_image_outdated(host: JuiceHost, fake_podman: 
     assert "outdated" in result.output
 
 
+def test_a_bad_config_is_reported_before_podman_is_looked_for(
+    host: JuiceHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host.write_config(MINIMAL.replace("bookworm-slim", "Bad Image"))
+    monkeypatch.setenv("PATH", "/nonexistent")
+    result = host.run("env", "build", "--all")
+    assert result.exit_code == 2
+    assert "environments.default.base_image" in result.stderr
+    assert not host.paths.envs_dir.exists(), "not even the lock file may be written"
+
+
+def test_named_volumes_are_for_the_running_container_only(
+    host: JuiceHost, fake_podman: Path
+) -> None:
+    host.write_config(
+        MINIMAL + "container.volumes = ['scratch:/scratch', '/data:/data:ro']\n"
+        "[services.svc]\ncommand = ['true']\n"
+    )
+    assert host.run("env", "build", "--all").exit_code == 0
+    build = next(call for call in calls(fake_podman) if call[0] == "build")
+    assert "/data:/data:ro" in build
+    assert "scratch:/scratch" not in build
+    run_unit = (host.paths.unit_dir / "juice-svc.service").read_text()
+    assert "-v scratch:/scratch" in run_unit
+
+
 def test_missing_podman_is_a_clear_error(host: JuiceHost, monkeypatch: pytest.MonkeyPatch) -> None:
     host.write_config(MINIMAL)
     monkeypatch.setenv("PATH", "/nonexistent")

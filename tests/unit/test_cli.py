@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import zipfile
 
 import pytest
+from click.testing import CliRunner
 from juice_host import MINIMAL, JuiceHost
 
 from orangeqs.juice import __version__
+from orangeqs.juice.cli import main
 from orangeqs.juice.environments.core_source import wheel_filename
 
 
@@ -22,9 +25,24 @@ def test_version_names_the_bundled_wheel_when_there_is_one(host: JuiceHost) -> N
 
     host.paths.dist_dir.mkdir(parents=True)
     wheel = host.paths.dist_dir / wheel_filename(__version__)
-    wheel.write_bytes(b"wheel")
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("orangeqs/juice/__init__.py", "")
     result = host.run("--version")
     assert f"core source for environments: bundled wheel {wheel}" in result.output
+    # The root applies whatever the order of the options.
+    runner = CliRunner()
+    late = runner.invoke(main, ["--version", "--root", str(host.root)])
+    assert f"bundled wheel {wheel}" in late.output
+
+
+def test_a_wheel_that_is_not_a_zip_is_refused(host: JuiceHost) -> None:
+    host.write_config(MINIMAL)
+    host.paths.dist_dir.mkdir(parents=True)
+    (host.paths.dist_dir / wheel_filename(__version__)).write_bytes(b"truncated download")
+    result = host.run("env", "render")
+    assert result.exit_code == 1
+    assert "is not a wheel" in result.stderr
+    assert not host.paths.envs_dir.exists()
 
 
 def test_unreadable_wheel_is_an_error_not_a_broken_build(host: JuiceHost) -> None:
@@ -63,10 +81,10 @@ def test_config_show_json_is_the_resolved_config(host: JuiceHost) -> None:
 def test_render_twice_changes_nothing(host: JuiceHost) -> None:
     host.write_config(MINIMAL)
     first = host.run("env", "render")
-    assert "3 file(s) changed" in first.output
+    assert "4 file(s) changed" in first.output
     tree = host.tree()
     second = host.run("env", "render")
-    assert "0 file(s) changed, 3 unchanged" in second.output
+    assert "0 file(s) changed, 4 unchanged" in second.output
     assert host.tree() == tree
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -133,20 +134,29 @@ def test_every_service_and_the_user_container_get_their_own_image() -> None:
 
 
 def test_third_party_layer_comes_before_the_core_layer() -> None:
-    containerfile = render_all(SYSTEM, WHEEL)[0].files["Containerfile"]
-    third_party = containerfile.index("sync --no-install-package orangeqs-juice-core")
-    core = containerfile.index(f"sha256:{WHEEL.sha256}")
-    assert third_party < core
+    files = render_all(SYSTEM, WHEEL)[0].files
+    containerfile = files["Containerfile"]
+    third_party = containerfile.index("COPY third-party.pyproject.toml /env/pyproject.toml")
+    core = containerfile.index("COPY pyproject.toml /env/pyproject.toml")
+    marker = containerfile.index(f"sha256:{WHEEL.sha256}")
+    assert third_party < core < marker
+    assert "orangeqs-juice-core" not in files["third-party.pyproject.toml"].split("\n", 1)[1]
     # Nothing after the core layer but switching to the user.
-    tail = containerfile[core:].splitlines()[1:]
+    tail = containerfile[marker:].splitlines()[1:]
     assert [line for line in tail if line.strip()] == ["USER juice", "WORKDIR /home/juice"]
+
+
+def third_party_part(containerfile: str) -> str:
+    """The Containerfile up to and including the third-party dependency layer."""
+    end = containerfile.index("COPY pyproject.toml /env/pyproject.toml")
+    return containerfile[:end]
 
 
 def test_a_new_wheel_changes_only_the_core_layer() -> None:
     old = render_all(SYSTEM, WHEEL)[0].files
-    new_wheel = BundledWheel(WHEEL.path, "cd" * 32)
-    new = render_all(SYSTEM, new_wheel)[0].files
+    new = render_all(SYSTEM, BundledWheel(WHEEL.path, "cd" * 32))[0].files
     assert old["pyproject.toml"] == new["pyproject.toml"]
+    assert old["third-party.pyproject.toml"] == new["third-party.pyproject.toml"]
     changed = [
         (a, b)
         for a, b in zip(
@@ -156,6 +166,39 @@ def test_a_new_wheel_changes_only_the_core_layer() -> None:
     ]
     assert len(changed) == 1
     assert "orangeqs-juice-core" in changed[0][0]
+
+
+@pytest.mark.parametrize("wheel", [WHEEL, None], ids=["bundled wheel", "registry"])
+def test_a_new_core_version_keeps_the_third_party_layer(wheel: BundledWheel | None) -> None:
+    def render(version: str) -> dict[str, str]:
+        spec = plan_environments(settings(FULL))[0]
+        new_wheel = wheel and BundledWheel(Path(f"/dist/core-{version}.whl"), version * 8)
+        core = resolve_core_source(spec.config, version, new_wheel)
+        return render_environment(spec, core, PATHS, TOOLS).files
+
+    old, new = render("1.2.0"), render("1.3.0")
+    assert old["third-party.pyproject.toml"] == new["third-party.pyproject.toml"]
+    assert third_party_part(old["Containerfile"]) == third_party_part(new["Containerfile"])
+    assert old["pyproject.toml"] != new["pyproject.toml"]
+
+
+def test_rendering_is_the_same_in_another_process() -> None:
+    """No dependence on hash seeds or anything else a process picks at random."""
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import test_rendering as t; "
+        "print(repr([(e.files, e.units, e.digest) for e in t.render_all(t.FULL, t.WHEEL)]))"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", script, str(Path(__file__).parent)],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(outputs) == 1
 
 
 def test_core_sources() -> None:

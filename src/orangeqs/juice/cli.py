@@ -13,6 +13,7 @@ import tomli_w
 from rich.console import Console
 
 from orangeqs.juice import versioning
+from orangeqs.juice.host.files import exclusive_lock
 from orangeqs.juice.host.podman import PodmanError
 from orangeqs.juice.host.systemd import SystemctlError
 from orangeqs.juice.host.tools import ToolMissingError, WheelError, render_tools
@@ -40,33 +41,19 @@ def _errors() -> Iterator[None]:
     """Turn known failures into one message on stderr and the right exit status."""
     try:
         yield
-    except ConfigError as error:
+    except (ConfigError, ModeError) as error:
         err.print(f"juice: {error}", markup=False)
         sys.exit(EXIT_BAD_INPUT)
-    except (ToolMissingError, WheelError, ModeError, SystemctlError, PodmanError) as error:
+    except (ToolMissingError, WheelError, SystemctlError, PodmanError) as error:
         err.print(f"juice: {error}", markup=False)
         sys.exit(EXIT_FAILED)
 
 
-def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
-    if not value or ctx.resilient_parsing:
-        return
-    for line in versioning.version_report(_paths(ctx)):
-        click.echo(line)
-    ctx.exit()
-
-
-def _paths(ctx: click.Context) -> HostPaths:
-    params = ctx.find_root().params
-    return HostPaths.from_environment(params.get("root"), params.get("config_dir"))
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
 @click.option(
     "--config-dir",
     type=click.Path(file_okay=False),
     envvar="JUICE_CONFIG_DIR",
-    is_eager=True,
     help="Directory with orchestration.toml and orchestration.d/ "
     "[default: /etc/juice/config; env JUICE_CONFIG_DIR].",
 )
@@ -74,19 +61,16 @@ def _paths(ctx: click.Context) -> HostPaths:
     "--root",
     type=click.Path(file_okay=False),
     envvar="JUICE_ROOT",
-    is_eager=True,
     help="Move every host path under this directory (tests, unprivileged use) [env JUICE_ROOT].",
 )
 @click.option(
     "--version",
+    "show_version",
     is_flag=True,
-    expose_value=False,
-    is_eager=True,
-    callback=_print_version,
     help="Show the version, where it is installed and where environments get it from.",
 )
 @click.pass_context
-def main(ctx: click.Context, config_dir: str | None, root: str | None) -> None:
+def main(ctx: click.Context, config_dir: str | None, root: str | None, show_version: bool) -> None:
     """Manage the container environments of an OrangeQS Juice host.
 
     Every service and the JupyterHub user container ("singleuser") get an environment:
@@ -105,6 +89,13 @@ def main(ctx: click.Context, config_dir: str | None, root: str | None) -> None:
     or usage.
     """
     ctx.obj = HostPaths.from_environment(root, config_dir)
+    if show_version:
+        for line in versioning.version_report(ctx.obj):
+            click.echo(line)
+        ctx.exit()
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+        ctx.exit(EXIT_BAD_INPUT)
 
 
 @main.group()
@@ -152,7 +143,9 @@ def env_render(paths: HostPaths, names: tuple[str, ...], render_all: bool) -> No
         raise click.UsageError("give environment names or --all, not both")
     with _errors():
         plan = make_plan(paths, render_tools(), list(names) or None)
-        report = write_environments(plan.environments, paths)
+        # A build under way must not see its files change beneath it.
+        with exclusive_lock(paths.lock_file, lambda: _say_waiting(paths)):
+            report = write_environments(plan.environments, paths)
     for path in report.changed:
         click.echo(f"wrote {path}")
     click.echo(
@@ -268,6 +261,10 @@ def config_show(paths: HostPaths, as_json: bool) -> None:
         return
     click.echo("# Resolved from: " + ", ".join(str(path) for path in loaded.files))
     click.echo(tomli_w.dumps(data), nl=False)
+
+
+def _say_waiting(paths: HostPaths) -> None:
+    err.print(f"juice: another juice process holds {paths.lock_file}; waiting for it")
 
 
 def _table(rows: list[dict[str, str]], columns: list[str]) -> None:

@@ -15,7 +15,7 @@ class ConsoleReporter:
     """One line per event (readable in apt's output and the journal); a live spinner
     with the builds under way when writing to a terminal."""
 
-    def __init__(self, console: Console, live: bool) -> None:
+    def __init__(self, console: Console, live: bool = False) -> None:
         self._console = console
         self._live = live
         self._lock = threading.Lock()
@@ -53,7 +53,8 @@ class ConsoleReporter:
             self._done += 1
             if result.succeeded:
                 self._console.print(
-                    f"juice: [green]built[/green] {result.name} in {result.seconds:.0f}s"
+                    f"juice: [green]built[/green] {result.name} in {result.seconds:.0f}s; "
+                    f"log: {result.log}"
                 )
             else:
                 self._console.print(

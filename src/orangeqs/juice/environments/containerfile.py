@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from orangeqs.juice.environments.core_source import CoreSource
 from orangeqs.juice.environments.mounts import BUILD_UV, CONTAINER_HOME, CONTAINER_USER
+from orangeqs.juice.environments.pyproject import THIRD_PARTY_FILE
 from orangeqs.juice.environments.spec import EnvironmentSpec
 from orangeqs.juice.environments.templating import templates
 
@@ -52,5 +53,6 @@ def render_containerfile(spec: EnvironmentSpec, core: CoreSource) -> str:
             python_request=python_request,
             uv=BUILD_UV,
             core_marker=core_marker(core),
+            third_party_file=THIRD_PARTY_FILE,
         )
     )

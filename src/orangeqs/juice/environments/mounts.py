@@ -80,8 +80,14 @@ def editable_mounts(config: UvEnvironment) -> list[Mount]:
     return list(mounts.values())
 
 
-def common_mounts(config: UvEnvironment, core: CoreSource, paths: HostPaths) -> list[Mount]:
-    """Mounts shared by the build and the running container."""
+def common_mounts(
+    config: UvEnvironment, core: CoreSource, paths: HostPaths, *, for_build: bool
+) -> list[Mount]:
+    """Mounts shared by the build and the running container.
+
+    ``podman build -v`` takes host paths only, so named volumes of ``container.volumes``
+    are mounted in the running container alone.
+    """
     mounts = [
         Mount(str(paths.shared_dir), str(CONTAINER_SHARED)),
         *editable_mounts(config),
@@ -91,7 +97,8 @@ def common_mounts(config: UvEnvironment, core: CoreSource, paths: HostPaths) -> 
     if core.kind == "wheel" and core.wheel:
         wheel = str(core.wheel.path)
         mounts.append(Mount(wheel, wheel, "ro"))
-    mounts += [Mount.parse(volume) for volume in config.container.volumes]
+    volumes = [Mount.parse(volume) for volume in config.container.volumes]
+    mounts += [m for m in volumes if not for_build or m.source.startswith("/")]
     return mounts
 
 
@@ -100,7 +107,7 @@ def build_mounts(
 ) -> list[Mount]:
     """Mounts for ``podman build``: the common ones, uv, and the build-only volumes."""
     return [
-        *common_mounts(config, core, paths),
+        *common_mounts(config, core, paths, for_build=True),
         Mount(str(uv), str(BUILD_UV), "ro"),
         *(Mount.parse(volume) for volume in config.build.volumes),
     ]
@@ -108,4 +115,4 @@ def build_mounts(
 
 def run_mounts(config: UvEnvironment, core: CoreSource, paths: HostPaths) -> list[Mount]:
     """Mounts for the running container."""
-    return common_mounts(config, core, paths)
+    return common_mounts(config, core, paths, for_build=False)

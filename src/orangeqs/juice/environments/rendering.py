@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 from orangeqs.juice.environments.containerfile import render_containerfile
 from orangeqs.juice.environments.core_source import CoreSource
-from orangeqs.juice.environments.pyproject import render_pyproject
+from orangeqs.juice.environments.pyproject import THIRD_PARTY_FILE, render_pyproject
 from orangeqs.juice.environments.spec import EnvironmentSpec
 from orangeqs.juice.environments.units import (
     BuildCommand,
@@ -39,16 +40,21 @@ def render_environment(
 ) -> RenderedEnvironment:
     """Render one environment. Pure: no clock, no subprocess, no file access."""
     files = {
+        THIRD_PARTY_FILE: render_pyproject(spec, None),
         "pyproject.toml": render_pyproject(spec, core),
         "Containerfile": render_containerfile(spec, core),
     }
-    unlabelled = build_command(spec, core, paths, tools, digest=None)
+    # Tool locations differ between shells and installs but not what they build.
+    unlabelled = build_command(spec, core, paths, _NAMED_TOOLS, digest=None)
     digest = _digest(files, unlabelled)
     command = build_command(spec, core, paths, tools, digest=digest)
     units = {spec.build_unit: render_build_unit(spec, paths, command)}
     if spec.run_unit:
         units[spec.run_unit] = render_run_unit(spec, core, paths, tools)
     return RenderedEnvironment(spec, core, files, units, command, digest)
+
+
+_NAMED_TOOLS = Tools(podman=Path("podman"), uv=Path("uv"), flock=Path("flock"))
 
 
 def _digest(files: dict[str, str], command: BuildCommand) -> str:

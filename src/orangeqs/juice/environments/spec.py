@@ -61,6 +61,20 @@ def plan_environments(settings: OrchestrationSettings) -> list[EnvironmentSpec]:
     return specs
 
 
+def unit_clashes(specs: list[EnvironmentSpec]) -> dict[str, list[str]]:
+    """Unit names that more than one environment would write, with those environments.
+
+    A service ``foo`` and a service ``foo-build`` with a command would both write
+    ``juice-foo-build.service``.
+    """
+    owners: dict[str, list[str]] = {}
+    for spec in specs:
+        for unit in (spec.build_unit, spec.run_unit):
+            if unit:
+                owners.setdefault(unit, []).append(spec.name)
+    return {unit: names for unit, names in owners.items() if len(names) > 1}
+
+
 def select(specs: list[EnvironmentSpec], names: list[str]) -> list[EnvironmentSpec]:
     """The specs named, in the order given; unknown names raise KeyError with all of them."""
     by_name = {spec.name: spec for spec in specs}

@@ -104,9 +104,12 @@ def prune_command(paths: HostPaths, tools: Tools) -> tuple[str, ...]:
     The filter leaves other software's images alone. The exclusive lock keeps a prune
     from running while another build is under way: to podman, that build's newest
     layer is a dangling image, and removing it would break the build's layer cache.
+    `--nonblock`: when another build runs, skip the prune instead of waiting (and
+    holding this unit) for it; the last build to finish prunes.
     """
     return (
         str(tools.flock),
+        "--nonblock",
         str(paths.podman_lock),
         str(tools.podman),
         "image",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import shutil
 import sys
+import zipfile
 from pathlib import Path
 
 from orangeqs.juice.environments.core_source import BundledWheel, wheel_filename
@@ -68,7 +70,12 @@ def require_build_tools() -> Tools:
             "uv is not installed: builds mount the host's uv; install it with "
             "'pip install orangeqs-juice-core[host]' (the orangeqs-juice package ships it)"
         )
-    return Tools(podman=podman, uv=uv, flock=find_flock())
+    flock = find_flock()
+    if not flock.exists():
+        raise ToolMissingError(
+            "flock is not installed (it comes with util-linux); install util-linux"
+        )
+    return Tools(podman=podman, uv=uv, flock=flock)
 
 
 class WheelError(RuntimeError):
@@ -81,10 +88,15 @@ def find_bundled_wheel(dist_dir: Path, version: str) -> BundledWheel | None:
     if not path.exists():
         return None
     try:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        content = path.read_bytes()
     except OSError as error:
         raise WheelError(
             f"the bundled wheel {path} cannot be read ({error.strerror}); "
             "reinstall the orangeqs-juice package"
         ) from error
-    return BundledWheel(path=path, sha256=digest)
+    if not zipfile.is_zipfile(io.BytesIO(content)):
+        raise WheelError(
+            f"the bundled wheel {path} is not a wheel (not a zip archive); "
+            "reinstall the orangeqs-juice package"
+        )
+    return BundledWheel(path=path, sha256=hashlib.sha256(content).hexdigest())

@@ -15,7 +15,7 @@ from orangeqs.juice.environments.units import Tools
 from orangeqs.juice.host import systemd
 from orangeqs.juice.host.files import exclusive_lock
 from orangeqs.juice.host.podman import run_logged
-from orangeqs.juice.host.tools import require_build_tools
+from orangeqs.juice.host.tools import render_tools, require_build_tools
 from orangeqs.juice.orchestration.planning import make_plan
 from orangeqs.juice.orchestration.status import ImageState, image_status
 from orangeqs.juice.orchestration.writing import write_environments
@@ -85,11 +85,17 @@ class BuildRequest:
 
 def build(paths: HostPaths, request: BuildRequest, reporter: BuildReporter) -> list[BuildResult]:
     """Render, write the units, and build; every selected build runs to its end."""
+    # A bad configuration is reported (exit 2) before anything else is looked at or
+    # written, the lock file included.
+    make_plan(paths, render_tools(), request.names or None)
     tools = require_build_tools()
     mode, reason = choose_mode(request.mode, paths)
     with exclusive_lock(paths.lock_file, lambda: reporter.waiting_for_lock(paths.lock_file)):
         plan = make_plan(paths, tools, request.names or None)
         write_environments(plan.environments, paths)
+        if mode is Mode.SYSTEMD:
+            # Always, so systemd also learns of unit changes when nothing is rebuilt.
+            systemd.daemon_reload()
         reporter.mode(mode, reason)
         targets = plan.environments
         if not request.names and not request.build_all:
@@ -98,8 +104,6 @@ def build(paths: HostPaths, request: BuildRequest, reporter: BuildReporter) -> l
         reporter.planned([env.spec.name for env in targets], skipped)
         if not targets:
             return []
-        if mode is Mode.SYSTEMD:
-            systemd.daemon_reload()
         run_one = _systemd_build if mode is Mode.SYSTEMD else _direct_build
 
         def job(environment: RenderedEnvironment) -> BuildResult:
@@ -140,6 +144,10 @@ def _systemd_build(environment: RenderedEnvironment, paths: HostPaths) -> tuple[
 
 def _direct_build(environment: RenderedEnvironment, paths: HostPaths) -> tuple[bool, str, str]:
     log = paths.build_log(environment.spec.name)
-    returncode = run_logged(environment.build.build, environment.build.prune, log)
+    try:
+        returncode = run_logged(environment.build.build, environment.build.prune, log)
+    except OSError as error:
+        # E.g. the log directory cannot be written: this build fails, the others go on.
+        return False, str(log), f"could not run the build: {error}"
     detail = "" if returncode == 0 else f"podman build exited with status {returncode}"
     return returncode == 0, str(log), detail

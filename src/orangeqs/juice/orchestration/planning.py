@@ -12,7 +12,12 @@ from orangeqs.juice.environments.core_source import (
 )
 from orangeqs.juice.environments.mounts import SourceConflictError
 from orangeqs.juice.environments.rendering import RenderedEnvironment, render_environment
-from orangeqs.juice.environments.spec import EnvironmentSpec, plan_environments, select
+from orangeqs.juice.environments.spec import (
+    EnvironmentSpec,
+    plan_environments,
+    select,
+    unit_clashes,
+)
 from orangeqs.juice.environments.units import Tools
 from orangeqs.juice.host.tools import find_bundled_wheel
 from orangeqs.juice.paths import HostPaths
@@ -50,6 +55,14 @@ def make_plan(
     loaded = load_settings(paths.config_dir)
     specs = plan_environments(loaded.settings)
     all_names = [spec.name for spec in specs]
+    clashes = unit_clashes(specs)
+    if clashes:
+        unit, owners = next(iter(clashes.items()))
+        raise ConfigError.single(
+            loaded.origin("services"),
+            "services",
+            f"environments {' and '.join(owners)} would both write {unit}; rename one",
+        )
     if names:
         try:
             specs = select(specs, names)

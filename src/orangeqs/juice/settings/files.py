@@ -62,6 +62,8 @@ def config_files(config_dir: Path) -> list[Path]:
         drop_ins = config_dir / DROP_IN_DIR
         if drop_ins.is_dir():
             for path in drop_ins.glob("*.toml"):
+                if path.name.startswith("."):
+                    continue  # editors' temporary files
                 match = _NUMBERED_DROP_IN.match(path.name)
                 candidates.append((int(match.group(1)) if match else DROP_IN_PRIORITY, path))
     return [path for _, path in sorted(candidates)]

@@ -54,6 +54,8 @@ def problems(error: ValidationError, merged: MergedConfig) -> list[Problem]:
         ctx = item.get("ctx") or {}
         if item["type"] == "unknown_key" and len(ctx.get("key_names", [])) == 1:
             key = (*key, ctx["key_names"][0])
+        if item["type"] == "environment_type":
+            key = (*key, "type")
         found.append(Problem(merged.origin(key), _dotted(key), _reason(item)))
     return found
 

@@ -14,6 +14,7 @@ import sys
 from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal, Union
 
+from packaging.utils import canonicalize_name
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -132,11 +133,14 @@ class UvSource(StrictModel):
         path = PurePosixPath(value)
         if ".." in path.parts:
             raise ValueError(f"{value!r} must not contain '..'")
-        if not (path.is_absolute() or value == "~" or value.startswith("~/")):
+        if not (path.is_absolute() or value.startswith("~/")):
             raise ValueError(
                 f"{value!r} is relative: give an absolute host path, or a path starting "
                 "with '~/' (the container user's home)"
             )
+        if path.name in ("", "~"):
+            # An editable source is mounted by its folder name: '/' would mount the host.
+            raise ValueError(f"{value!r} must name a folder, not a root")
         return value
 
     @model_validator(mode="after")
@@ -151,7 +155,8 @@ class UvSource(StrictModel):
 
 
 class ContainerSettings(StrictModel):
-    """Applied to the image build (its RUN steps) and to the running container alike."""
+    """Applied to the image build (its RUN steps) and to the running container alike
+    (named volumes: the running container only, as podman build takes host paths)."""
 
     volumes: list[Volume] = []
     environment: dict[EnvVarName, SingleLine] = {}
@@ -186,11 +191,17 @@ class UvEnvironment(StrictModel):
     @field_validator("sources", mode="before")
     @classmethod
     def _tables_to_lists(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {
-                key: [entry] if isinstance(entry, dict) else entry for key, entry in value.items()
-            }
-        return value
+        if not isinstance(value, dict):
+            return value
+        # Keys are package names: compare them as uv does (orangeqs_juice_core is
+        # orangeqs-juice-core), so one package cannot get two source tables.
+        normalized: dict[str, Any] = {}
+        for key, entry in value.items():
+            name = canonicalize_name(key) if isinstance(key, str) else key
+            if name in normalized:
+                raise ValueError(f"{key!r} names the same package as another entry ({name})")
+            normalized[name] = [entry] if isinstance(entry, dict) else entry
+        return normalized
 
     @field_validator("pyproject_toml_extra", mode="before")
     @classmethod
@@ -234,7 +245,11 @@ def _environment_type(value: Any) -> str:
 # A discriminated union on `type`, so other environment managers can be added later.
 EnvironmentSettings = Annotated[
     Union[Annotated[UvEnvironment, Tag("uv")]],  # noqa: UP007 - a one-member union
-    Discriminator(_environment_type),
+    Discriminator(
+        _environment_type,
+        custom_error_type="environment_type",
+        custom_error_message="unknown environment type; the types are: 'uv'",
+    ),
 ]
 
 

@@ -41,14 +41,14 @@ def _matching(pattern: str, what: str) -> AfterValidator:
 
 # Environment and service names become unit names (juice-<name>-build.service) and
 # image names (juice-<name>), so they must be valid as both.
-NAME_PATTERN = r"[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?"
+# Separators as in an image name component: one '_', two '__', or any number of '-'.
+NAME_PATTERN = r"(?=.{1,63}$)[a-z0-9]+(?:(?:_|__|-+)[a-z0-9]+)*"
 Name = Annotated[
     str,
     _matching(
         NAME_PATTERN,
-        "a valid name: use lowercase letters, digits, '-' and '_' "
-        "(starting and ending with a letter or digit, at most 63 characters), "
-        "because it names a systemd unit and an image",
+        "a valid name: use lowercase letters and digits, separated by '-', '_' or '__' "
+        "(at most 63 characters), because it names a systemd unit and an image",
     ),
 ]
 
@@ -106,6 +106,11 @@ def _extra_line(value: str) -> str:
         raise ValueError(
             "ends with a backslash, which would continue onto the next generated line; "
             "give each line complete"
+        )
+    if "<<" in value:
+        raise ValueError(
+            "contains '<<': a here-document would swallow the generated lines that "
+            "follow; put the commands on the line itself"
         )
     return value
 
