@@ -86,34 +86,25 @@ def build_unit(name: str) -> str:
 
 
 @dataclass(frozen=True)
-class UnitRun:
-    """One environment build unit's last run, as systemd reports it."""
+class UnitState:
+    """What `systemctl show` says about a unit now.
 
-    invocation: str
-    result: str
-    active_state: str
+    Not its last run: systemd unloads a finished oneshot unit that succeeded, and loads
+    it afresh from its file when asked; the journal keeps its runs.
+    """
+
     load_state: str
     fragment: str
-    started: str  # ExecMainStartTimestamp, microseconds, UTC
-    exec_start: str
-    exec_stop_post: str
+    active_state: str
+    result: str
 
 
-def unit_run(host: BootedHost, unit: str) -> UnitRun:
+def unit_state(host: BootedHost, unit: str) -> UnitState:
     """`systemctl show` of `unit`."""
-    keys = {
-        "InvocationID": "invocation",
-        "Result": "result",
-        "ActiveState": "active_state",
-        "LoadState": "load_state",
-        "FragmentPath": "fragment",
-        "ExecMainStartTimestamp": "started",
-        "ExecStart": "exec_start",
-        "ExecStopPost": "exec_stop_post",
-    }
-    out = host.run(["systemctl", "show", "--timestamp=us+utc", "-p", ",".join(keys), unit]).stdout
+    keys = ("LoadState", "FragmentPath", "ActiveState", "Result")
+    out = host.run(["systemctl", "show", "-p", ",".join(keys), unit]).stdout
     values = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
-    return UnitRun(**{field: values.get(key, "") for key, field in keys.items()})
+    return UnitState(*(values.get(key, "") for key in keys))
 
 
 def journal_cursor(host: BootedHost) -> str:
@@ -182,3 +173,55 @@ def core_in_image(host: BootedHost, name: str, version: str) -> tuple[str, str]:
         ]
     ).stdout  # fmt: skip
     return version_out, origin
+
+
+def unit_journal(host: BootedHost, name: str) -> str:
+    return host.journal("-u", build_unit(name))
+
+
+def assert_built_once_since(host: BootedHost, name: str, cursor: str | None) -> str:
+    """The environment's build unit ran exactly once after `cursor` and succeeded:
+    systemd started the podman build, then the prune, both exited 0; the image exists.
+
+    Read from the journal: systemd unloads a finished oneshot unit ("Collecting."), so
+    `systemctl show` no longer knows its last run. Returns the run's invocation ID.
+    """
+    unit = build_unit(name)
+    entries = unit_entries(host, unit, after=cursor)
+    runs = invocations(entries)
+    journal = unit_journal(host, name)
+    assert len(runs) == 1, f"{unit} ran {len(runs)} time(s) since the cursor:\n{journal}"
+    text = messages(entries)
+    # PID 1 logs each command it starts (the host runs systemd at debug log level).
+    started = [i for i, m in enumerate(text) if m.startswith(f"{unit}: About to execute ")]
+    # /usr/bin/podman, or /bin/podman when juice ran with rpm's scriptlet PATH.
+    build = [i for i in started if "/podman build " in text[i]]
+    prune = [i for i in started if "/podman image prune -f " in text[i]]
+    assert len(build) == 1 and len(prune) == 1, journal
+    assert build[0] < prune[0], journal
+    # podman build's own output went to the unit's journal.
+    assert any(m.startswith(f"COMMIT localhost/juice-{name}:latest") for m in text), journal
+    exits = [m for m in text if " process exited, code=" in m]
+    assert [m.split(": ", 1)[1].split(",")[0] for m in exits] == [
+        "Main process exited",  # podman build
+        "Control process exited",  # the prune (ExecStopPost)
+    ], journal
+    assert all("status=0/SUCCESS" in m for m in exits), journal
+    jobs = [e["JOB_RESULT"] for e in entries if e.get("JOB_TYPE") == "start" and "JOB_RESULT" in e]
+    assert jobs == ["done"], journal
+    assert image_id(host, name) is not None, f"no image for {name}:\n{journal}"
+    return runs[0]
+
+
+def daemon_reloads_since(host: BootedHost, cursor: str) -> list[int]:
+    """Monotonic times (µs) of PID 1's "Reloading." (a daemon-reload) after `cursor`."""
+    host.run(["journalctl", "--sync"])
+    out = host.run(
+        ["journalctl", "--no-pager", "-o", "json", "_PID=1", f"--after-cursor={cursor}"]
+    ).stdout
+    entries = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    return [
+        int(entry["__MONOTONIC_TIMESTAMP"])
+        for entry, message in zip(entries, messages(entries), strict=True)
+        if message == "Reloading."
+    ]

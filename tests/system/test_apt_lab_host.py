@@ -22,17 +22,19 @@ import pytest
 from support.lab import (
     DIST_DIR,
     DROP_IN_DIR,
+    assert_built_once_since,
     build_unit,
     core_in_image,
+    daemon_reloads_since,
     image_id,
     invocations,
     journal_cursor,
-    messages,
     provision_site,
     service_environment,
     shipped_environments,
     unit_entries,
-    unit_run,
+    unit_journal,
+    unit_state,
     write_file,
 )
 from support.nspawn import BootedHost
@@ -97,57 +99,6 @@ def dpkg_status(host: BootedHost) -> tuple[str, str]:
     return status, version
 
 
-def unit_journal(host: BootedHost, name: str) -> str:
-    return host.journal("-u", build_unit(name))
-
-
-def assert_built_once_since(host: BootedHost, name: str, cursor: str | None) -> str:
-    """The environment's build unit ran exactly once after `cursor` and succeeded:
-    systemd started the podman build, then the prune, both exited 0; the image exists.
-
-    Read from the journal: systemd unloads a finished oneshot unit ("Collecting."), so
-    `systemctl show` no longer knows its last run. Returns the run's invocation ID.
-    """
-    unit = build_unit(name)
-    entries = unit_entries(host, unit, after=cursor)
-    runs = invocations(entries)
-    journal = unit_journal(host, name)
-    assert len(runs) == 1, f"{unit} ran {len(runs)} time(s) since the cursor:\n{journal}"
-    text = messages(entries)
-    # PID 1 logs each command it starts (the host runs systemd at debug log level).
-    started = [i for i, m in enumerate(text) if m.startswith(f"{unit}: About to execute ")]
-    build = [i for i in started if "/usr/bin/podman build " in text[i]]
-    prune = [i for i in started if "/usr/bin/podman image prune -f " in text[i]]
-    assert len(build) == 1 and len(prune) == 1, journal
-    assert build[0] < prune[0], journal
-    # podman build's own output went to the unit's journal.
-    assert any(m.startswith(f"COMMIT localhost/juice-{name}:latest") for m in text), journal
-    exits = [m for m in text if " process exited, code=" in m]
-    assert [m.split(": ", 1)[1].split(",")[0] for m in exits] == [
-        "Main process exited",  # podman build
-        "Control process exited",  # the prune (ExecStopPost)
-    ], journal
-    assert all("status=0/SUCCESS" in m for m in exits), journal
-    jobs = [e["JOB_RESULT"] for e in entries if e.get("JOB_TYPE") == "start" and "JOB_RESULT" in e]
-    assert jobs == ["done"], journal
-    assert image_id(host, name) is not None, f"no image for {name}:\n{journal}"
-    return runs[0]
-
-
-def daemon_reloads_since(host: BootedHost, cursor: str) -> list[int]:
-    """Monotonic times (µs) of PID 1's "Reloading." (a daemon-reload) after `cursor`."""
-    host.run(["journalctl", "--sync"])
-    out = host.run(
-        ["journalctl", "--no-pager", "-o", "json", "_PID=1", f"--after-cursor={cursor}"]
-    ).stdout
-    entries = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    return [
-        int(entry["__MONOTONIC_TIMESTAMP"])
-        for entry, message in zip(entries, messages(entries), strict=True)
-        if message == "Reloading."
-    ]
-
-
 def test_apt_install_builds_every_environment_through_its_unit(lab: AptLab) -> None:
     host = lab.host
     cursor = journal_cursor(host)
@@ -164,7 +115,7 @@ def test_apt_install_builds_every_environment_through_its_unit(lab: AptLab) -> N
     for name in lab.environments:
         unit = build_unit(name)
         assert_built_once_since(host, name, cursor)
-        state = unit_run(host, unit)
+        state = unit_state(host, unit)
         assert state.load_state == "loaded"
         first = unit_entries(host, unit, after=cursor)[0]
         assert min(reloads) < int(first["__MONOTONIC_TIMESTAMP"]), "the unit ran before the reload"
@@ -253,7 +204,8 @@ def test_a_failing_environment_leaves_apt_and_the_others_fine(lab: AptLab) -> No
     status = host.run(["systemctl", "status", "--no-pager", unit], check=False)
     assert status.returncode == 3, status.stdout  # LSB: program is not running
     assert "Active: failed (Result: exit-code)" in status.stdout, status.stdout
-    assert host.run(["systemctl", "is-failed", unit], check=False).stdout.strip() == "failed"
+    state = unit_state(host, unit)  # a failed unit stays loaded, with its result
+    assert (state.active_state, state.result) == ("failed", "exit-code"), state
     assert UNRESOLVABLE.split("==")[0] in unit_journal(host, BROKEN_SERVICE)
     assert image_id(host, BROKEN_SERVICE) is None
 

@@ -1,0 +1,144 @@
+"""End to end with dnf on a booted host: install from the signed rpm repository, then
+`dnf upgrade`, whose image rebuild runs once, after the whole transaction (%posttrans).
+
+The booted host is Debian 12 with Debian's own dnf and rpm. Their RPM database starts
+empty and knows nothing of the Debian packages installed, so the package's Requires
+(python(abi), podman, glibc, ...) would be unresolvable: a test-only RPM that installs
+nothing and only declares those Provides stands in for them. Everything else is real:
+dnf, rpm and the scriptlets, systemd, the build units, podman.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import pytest
+from support.lab import (
+    DIST_DIR,
+    assert_built_once_since,
+    build_unit,
+    core_in_image,
+    daemon_reloads_since,
+    image_id,
+    journal_cursor,
+    provision_site,
+    shipped_environments,
+    unit_entries,
+)
+from support.nspawn import BootedHost
+from support.packages import BuiltPackages, build_packages
+from support.repos import PublishedRepository, build_provides_rpm, served_repository
+from support.roots import RootCommandError
+
+pytestmark = pytest.mark.system
+
+NAME = "orangeqs-juice"
+V1, V2 = "1.0.0", "2.0.0"
+SCRIPTLET_LOG = "/var/log/juice-scriptlets.log"
+# What the Debian packages of the booted host provide (see the module docstring).
+DEBIAN_PROVIDES = ["python(abi) = 3.11", "podman", "findutils", "coreutils", "glibc = 2.36"]
+
+
+@dataclass
+class DnfLab:
+    host: BootedHost
+    repo: PublishedRepository
+    releases: dict[str, BuiltPackages]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DnfLab]:
+    """A fresh booted host with Debian's dnf, trusting the repository's .repo file."""
+    releases = {V1: build_packages(V1), V2: build_packages(V2)}
+    work = tmp_path_factory.mktemp("dnf-lab")
+    provides = build_provides_rpm(work, DEBIAN_PROVIDES)
+    with served_repository(work) as repo, BootedHost("juice-dnf") as host:
+        repo.publish(releases[V1])
+        provision_site(host)
+        host.run(["apt-get", "update"], timeout=900)
+        host.run(["apt-get", "install", "-y", "--no-install-recommends", "dnf", "rpm"], timeout=900)
+        host.copy_in(provides, "/root/debian-provides.rpm")
+        dnf(host, "install", "/root/debian-provides.rpm")
+        host.copy_in(
+            repo.client_file("orangeqs-juice.repo"), "/etc/yum.repos.d/orangeqs-juice.repo"
+        )
+        yield DnfLab(host, repo, releases)
+
+
+def dnf(host: BootedHost, *args: str) -> str:
+    """dnf -y ARGS in the host; its stdout and stderr (the scriptlets write to both)."""
+    argv = [
+        "dnf", "-y", "--releasever=1",
+        # Fail on an unusable repository instead of carrying on without it.
+        "--setopt=skip_if_unavailable=False", *args,
+    ]  # fmt: skip
+    result = host.run(argv, env={"JUICE_SCRIPTLET_LOG": SCRIPTLET_LOG}, check=False, timeout=1200)
+    if result.returncode != 0:
+        raise RootCommandError(result.returncode, argv, result.stdout, result.stderr)
+    return result.stdout + result.stderr
+
+
+def rpm_version(host: BootedHost) -> str:
+    return host.run(["rpm", "-q", "--qf", "%{VERSION}-%{RELEASE}", NAME]).stdout
+
+
+def scriptlet_calls(host: BootedHost) -> list[str]:
+    result = host.run(["cat", SCRIPTLET_LOG], check=False)
+    return result.stdout.splitlines()
+
+
+def test_dnf_install_builds_every_environment_after_the_transaction(lab: DnfLab) -> None:
+    host = lab.host
+    cursor = journal_cursor(host)
+    out = dnf(host, "install", NAME)
+
+    assert rpm_version(host) == f"{V1}-1"
+    assert "juice: building with systemd build units (systemd mode: systemd is running)" in out
+    # %post does nothing; %posttrans builds.
+    calls = scriptlet_calls(host)
+    assert [call.split()[0] for call in calls] == ["post", "posttrans"], calls
+    assert daemon_reloads_since(host, cursor), "no systemctl daemon-reload during the install"
+    for name in shipped_environments():
+        assert_built_once_since(host, name, cursor)
+    # From an administrator's shell (another PATH than the scriptlets'), all up to date.
+    status = host.run(["juice", "env", "status", "--check"], check=False)
+    assert status.returncode == 0, status.stdout + status.stderr
+
+
+def test_dnf_upgrade_rebuilds_once_after_the_old_package_is_gone(lab: DnfLab) -> None:
+    host = lab.host
+    names = shipped_environments()
+    old_ids = {name: image_id(host, name) for name in names}
+    lab.repo.publish(lab.releases[V2])
+    before = len(scriptlet_calls(host))
+    cursor = journal_cursor(host)
+    out = dnf(host, "--refresh", "upgrade", NAME)
+
+    assert rpm_version(host) == f"{V2}-1", out
+    calls = scriptlet_calls(host)[before:]
+    # The new package's %post, the old one's %preun and %postun, then one %posttrans.
+    assert [call.split()[0] for call in calls] == ["post", "preun", "postun", "posttrans"], calls
+    assert calls[:3] == ["post 2", "preun 1", "postun 1"], calls
+    # Written by %posttrans just before it ran juice: nothing wrote the log after that.
+    posttrans_at = float(host.run(["stat", "-c", "%.6Y", SCRIPTLET_LOG]).stdout)
+    wheel = lab.releases[V2].wheel
+    for name in names:
+        # Exactly one build per environment (assert_built_once_since), started after
+        # %posttrans began, so after the old package's %preun and %postun.
+        assert_built_once_since(host, name, cursor)
+        first = unit_entries(host, build_unit(name), after=cursor)[0]
+        started = int(first["__REALTIME_TIMESTAMP"]) / 1e6
+        assert started >= posttrans_at, (
+            f"{name} build started at {_utc(started)}, before %posttrans at {_utc(posttrans_at)}"
+        )
+        assert image_id(host, name) != old_ids[name], f"{name}: image not replaced"
+        version, origin = core_in_image(host, name, V2)
+        assert version.splitlines()[0] == f"juice (orangeqs-juice-core) {V2}", version
+        assert json.loads(origin)["url"] == f"file://{DIST_DIR}/{wheel.name}", origin
+
+
+def _utc(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).isoformat()
