@@ -73,6 +73,18 @@ BASE = '[environments.default]\nbase_image = "debian:12"\n'
             id="heredoc swallows the generated lines",
         ),
         pytest.param(
+            BASE + "pyproject_toml_extra = { project = { dependencies = [] } }\n",
+            "environments.default.pyproject_toml_extra",
+            "project.dependencies, which juice writes itself",
+            id="extra pyproject undoing juice's dependencies",
+        ),
+        pytest.param(
+            BASE + "container.environment = { A = '1' }\nbuild.environment = { A = '2' }\n",
+            "environments.default",
+            "set in both container.environment and build.environment",
+            id="one variable with two values",
+        ),
+        pytest.param(
             BASE + "[services.singleuser]\n",
             "services",
             "JupyterHub user container",

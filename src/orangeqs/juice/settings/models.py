@@ -219,6 +219,30 @@ class UvEnvironment(StrictModel):
         _check_strings(value)
         return value
 
+    @field_validator("pyproject_toml_extra")
+    @classmethod
+    def _keeps_what_juice_sets(cls, value: dict[str, Any]) -> dict[str, Any]:
+        project = value.get("project", {})
+        uv = value.get("tool", {}).get("uv", {})
+        taken = [f"project.{key}" for key in ("name", "dependencies") if key in project]
+        taken += [f"tool.uv.{key}" for key in ("package",) if key in uv]
+        if taken:
+            raise ValueError(
+                f"sets {', '.join(taken)}, which juice writes itself; use the environment's "
+                "own keys (dependencies, sources) instead"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_value_per_variable(self) -> UvEnvironment:
+        both = sorted(set(self.container.environment) & set(self.build.environment))
+        if both:
+            raise ValueError(
+                f"{', '.join(both)} set in both container.environment and build.environment; "
+                "the container's value would silently win during the build"
+            )
+        return self
+
     def source_entries(self, package: str) -> list[UvSource]:
         """The sources configured for `package` (a list, possibly empty)."""
         return self.sources.get(package, [])
