@@ -114,6 +114,8 @@ def test_build_all_makes_an_image_per_environment_and_rebuilds_from_cache(
     assert status.returncode == 0, status.stdout
 
     ids = {name: image_id(env, f"localhost/juice-{name}:latest") for name in names}
+    # As if an older core version had built it: that tag must not keep an image alive.
+    podman(env, "tag", "localhost/juice-plain:latest", "localhost/juice-plain:0.0.1")
     second = juice(juice_root, env, "env", "build", "--all")
     assert second.returncode == 0, second.stdout + second.stderr
     for name in names:
@@ -123,6 +125,8 @@ def test_build_all_makes_an_image_per_environment_and_rebuilds_from_cache(
         # Every step after FROM comes from the cache.
         assert cached == len(steps) - 1, log
         assert image_id(env, f"localhost/juice-{name}:latest") == ids[name]
+    stale = podman(env, "image", "exists", "localhost/juice-plain:0.0.1", check=False)
+    assert stale.returncode == 1, "the superseded version's tag was not removed"
 
 
 def test_a_failing_environment_does_not_stop_the_others(

@@ -33,6 +33,25 @@ if args[:2] == ["image", "exists"]:
 if args[:2] == ["image", "inspect"]:
     print(open(image_file(args[-1])).read())
     sys.exit(0)
+if args[0] == "images":
+    repository = args[-1].split("=", 1)[1]
+    prefix = os.path.basename(image_file(repository + ":"))
+    for name in sorted(os.listdir(os.path.dirname(log))):
+        if name.startswith(prefix):
+            print(repository + ":" + name[len(prefix):])
+    sys.exit(0)
+if args[0] == "untag":
+    image, names = args[1], args[2:]
+    if not names:  # as podman does: every tag of that image
+        labels = open(image_file(image)).read()
+        folder, stem = os.path.split(log)
+        for name in os.listdir(folder):
+            path = os.path.join(folder, name)
+            if name.startswith(stem + ".") and open(path).read() == labels:
+                os.remove(path)
+    for ref in names:
+        os.remove(image_file(ref))
+    sys.exit(0)
 if args[0] == "build":
     context = args[-1]
     print("STEP 1/9: FROM base")
@@ -41,9 +60,9 @@ if args[0] == "build":
         print("error: dependency cannot be resolved", file=sys.stderr)
         sys.exit(1)
     labels = dict(a.split("=", 1) for a, p in zip(args[1:], args) if p == "--label")
-    tag = args[args.index("--tag") + 1]
-    with open(image_file(tag), "w") as out:
-        out.write(json.dumps(labels))
+    for tag in [a for a, p in zip(args[1:], args) if p == "--tag"]:
+        with open(image_file(tag), "w") as out:
+            out.write(json.dumps(labels))
 """
 
 
@@ -87,7 +106,7 @@ def test_without_systemd_builds_run_directly_and_say_so(host: JuiceHost, fake_po
     assert exec_start.split(" ", 1)[1].endswith(" ".join(builds[0]))
     assert exec_start.startswith("ExecStart=/usr/bin/flock --shared ")
     # And the prune after it, as the unit's ExecStopPost.
-    assert calls(fake_podman)[-1] == [
+    assert [c for c in calls(fake_podman) if c[:2] == ["image", "prune"]][-1] == [
         "image",
         "prune",
         "-f",
@@ -96,6 +115,22 @@ def test_without_systemd_builds_run_directly_and_say_so(host: JuiceHost, fake_po
     ]
     log = host.paths.build_log("singleuser").read_text()
     assert "STEP 1/9" in log
+
+
+def test_the_image_of_an_older_core_version_is_untagged_and_pruned(
+    host: JuiceHost, fake_podman: Path
+) -> None:
+    host.write_config(MINIMAL)
+    old = "localhost/juice-singleuser:0.0.1"
+    Path(f"{fake_podman}.{old.replace('/', '_')}").write_text("{}")
+    assert host.run("env", "build", "--all").exit_code == 0
+    untags = [call for call in calls(fake_podman) if call[0] == "untag"]
+    assert untags == [["untag", old, old]]
+    assert calls(fake_podman)[-1][:2] == ["image", "prune"]
+    # The current version's tag and latest stay.
+    tags = [c for c in calls(fake_podman) if c[0] == "images"]
+    assert len(tags) == 1
+    assert Path(f"{fake_podman}.localhost_juice-singleuser:latest").exists()
 
 
 def test_one_failure_does_not_stop_the_others(

@@ -204,9 +204,11 @@ def env_build(
         raise click.UsageError("give environment names or --all, not both")
     request = BuildRequest(list(names), build_all, jobs, Mode(mode))
     with _errors():
-        live = progress == "auto" and out.is_interactive
-        results = build(paths, request, ConsoleReporter(out, live=live))
-    if not summarize(results, out):
+        # plain: no live display and no colour codes, also on the pty apt gives dpkg.
+        console = out if progress == "auto" else Console(force_terminal=False, soft_wrap=True)
+        reporter = ConsoleReporter(console, live=console.is_interactive)
+        results = build(paths, request, reporter)
+    if not summarize(results, console):
         sys.exit(EXIT_FAILED)
 
 

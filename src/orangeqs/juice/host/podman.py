@@ -33,6 +33,27 @@ def image_labels(podman: Path, image: str) -> dict[str, str] | None:
     return {str(key): str(value) for key, value in (labels or {}).items()}
 
 
+def image_tags(podman: Path, repository: str) -> list[str]:
+    """Every tag of `repository` (e.g. localhost/juice-x) as repository:tag."""
+    result = subprocess.run(
+        [str(podman), "images", "--format", "{{.Repository}}:{{.Tag}}",
+         "--filter", f"reference={repository}"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise PodmanError(f"podman images {repository} failed: {result.stderr.strip()}")
+    return [line for line in result.stdout.split() if line.startswith(f"{repository}:")]
+
+
+def untag(podman: Path, references: Sequence[str]) -> None:
+    """Remove these tags (the images stay while another tag or a container uses them)."""
+    for reference in references:
+        # `podman untag IMAGE` alone removes every tag of IMAGE: name the one to remove.
+        subprocess.run(
+            [str(podman), "untag", reference, reference], capture_output=True, check=False
+        )
+
+
 def run_logged(build: Sequence[str], prune: Sequence[str], log: Path) -> int:
     """Run a build and then a prune (its failure ignored), both logged to `log`."""
     log.parent.mkdir(parents=True, exist_ok=True)

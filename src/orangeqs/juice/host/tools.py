@@ -21,10 +21,17 @@ class ToolMissingError(RuntimeError):
     """A program juice needs is not installed."""
 
 
+def _which(program: str) -> Path | None:
+    """`program` on PATH, through any symlinks: /bin/podman and /usr/bin/podman are
+    one file on merged-/usr systems, and the generated units should not depend on which
+    PATH (a shell's or rpm's) found it."""
+    found = shutil.which(program)
+    return Path(found).resolve() if found else None
+
+
 def find_podman() -> Path | None:
     """The podman on PATH, if any."""
-    found = shutil.which("podman")
-    return Path(found) if found else None
+    return _which("podman")
 
 
 def find_uv() -> Path | None:
@@ -44,8 +51,7 @@ def find_uv() -> Path | None:
 
 def find_flock() -> Path:
     """flock (util-linux, on every Debian and RPM system); the conventional path if absent."""
-    found = shutil.which("flock")
-    return Path(found) if found else DEFAULT_FLOCK
+    return _which("flock") or DEFAULT_FLOCK
 
 
 def render_tools() -> Tools:

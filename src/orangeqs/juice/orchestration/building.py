@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -11,10 +12,10 @@ from pathlib import Path
 from typing import Protocol
 
 from orangeqs.juice.environments.rendering import RenderedEnvironment
-from orangeqs.juice.environments.units import Tools
+from orangeqs.juice.environments.units import Tools, image_tag
 from orangeqs.juice.host import systemd
 from orangeqs.juice.host.files import exclusive_lock
-from orangeqs.juice.host.podman import run_logged
+from orangeqs.juice.host.podman import PodmanError, image_tags, run_logged, untag
 from orangeqs.juice.host.tools import render_tools, require_build_tools
 from orangeqs.juice.orchestration.planning import make_plan
 from orangeqs.juice.orchestration.status import ImageState, image_status
@@ -109,11 +110,31 @@ def build(paths: HostPaths, request: BuildRequest, reporter: BuildReporter) -> l
         def job(environment: RenderedEnvironment) -> BuildResult:
             reporter.started(environment.spec.name)
             result = _timed(environment, paths, run_one)
+            if result.succeeded:
+                _drop_superseded_images(environment, tools)
             reporter.finished(result)
             return result
 
         with ThreadPoolExecutor(max_workers=max(1, request.jobs)) as pool:
             return list(pool.map(job, targets))
+
+
+def _drop_superseded_images(environment: RenderedEnvironment, tools: Tools) -> None:
+    """Untag the image of an older core version, then prune as the unit does.
+
+    Each build is also tagged with its core version; without this, the image of every
+    earlier version would keep its tag, never become dangling, and fill the disk one
+    image per environment per upgrade.
+    """
+    spec = environment.spec
+    keep = {f"{spec.image}:latest", f"{spec.image}:{image_tag(environment.core.version)}"}
+    try:
+        stale = [ref for ref in image_tags(tools.podman, spec.image) if ref not in keep]
+    except PodmanError:
+        return  # housekeeping only: the build itself succeeded
+    if stale:
+        untag(tools.podman, stale)
+        subprocess.run(list(environment.build.prune), capture_output=True, check=False)
 
 
 def _up_to_date(environment: RenderedEnvironment, tools: Tools) -> bool:
