@@ -218,7 +218,9 @@ def build(tools: Path, out_dir: Path, version_override: str | None, do_lint: boo
 
     floor = venv.glibc_floor(venv_dir)
     deb_depends = [f"python{minor}", "podman"]
-    rpm_depends = [f"python(abi) = {minor}", "podman", "findutils", "coreutils"]
+    # util-linux: the generated build units run flock (Essential on Debian, so no
+    # Depends there).
+    rpm_depends = [f"python(abi) = {minor}", "podman", "findutils", "coreutils", "util-linux"]
     if floor:
         deb_depends.append(f"libc6 (>= {floor[0]}.{floor[1]})")
         rpm_depends.append(f"glibc >= {floor[0]}.{floor[1]}")

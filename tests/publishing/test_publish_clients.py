@@ -263,7 +263,15 @@ def dnf_root(
     try:
         # The root's RPM database starts empty: declare what Debian already installed.
         provides = build_provides_rpm(
-            work, ["python(abi) = 3.11", "podman", "findutils", "coreutils", "glibc = 2.36"]
+            work,
+            [
+                "python(abi) = 3.11",
+                "podman",
+                "findutils",
+                "coreutils",
+                "util-linux",
+                "glibc = 2.36",
+            ],
         )
         with chroot_mounts(root):
             target = DnfRoot(root, work)

@@ -39,7 +39,14 @@ NAME = "orangeqs-juice"
 V1, V2 = "1.0.0", "2.0.0"
 SCRIPTLET_LOG = "/var/log/juice-scriptlets.log"
 # What the Debian packages of the booted host provide (see the module docstring).
-DEBIAN_PROVIDES = ["python(abi) = 3.11", "podman", "findutils", "coreutils", "glibc = 2.36"]
+DEBIAN_PROVIDES = [
+    "python(abi) = 3.11",
+    "podman",
+    "findutils",
+    "coreutils",
+    "util-linux",
+    "glibc = 2.36",
+]
 
 
 @dataclass
