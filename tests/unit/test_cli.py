@@ -133,3 +133,25 @@ def test_plain_progress_never_draws_a_live_display() -> None:
     assert len(lines) == 2
     assert "building a" in lines[0]
     assert "built" in lines[1]
+
+
+def test_files_of_a_removed_service_are_removed_and_nothing_else(host: JuiceHost) -> None:
+    host.write_config(MINIMAL + "[services.old]\ncommand = ['true']\n[services.kept]\n")
+    assert host.run("env", "render").exit_code == 0
+    admins_unit = host.paths.unit_dir / "juice-custom.service"
+    admins_unit.write_text("[Service]\nExecStart=/bin/true\n")
+    host.paths.lock_file.write_text("")
+
+    host.write_config(MINIMAL + "[services.kept]\n")
+    result = host.run("env", "render", "kept")  # also when rendering only some
+
+    assert result.exit_code == 0
+    units = host.paths.unit_dir
+    assert not (units / "juice-old-build.service").exists()
+    assert not (units / "juice-old.service").exists()
+    assert not host.paths.env_dir("old").exists()
+    assert f"removed {units / 'juice-old.service'}" in result.output
+    assert (units / "juice-kept-build.service").exists()
+    assert host.paths.env_dir("singleuser").exists()
+    assert admins_unit.exists()
+    assert host.paths.lock_file.exists()

@@ -20,7 +20,7 @@ from orangeqs.juice.host.tools import ToolMissingError, WheelError, render_tools
 from orangeqs.juice.orchestration.building import BuildRequest, Mode, ModeError, build
 from orangeqs.juice.orchestration.planning import make_plan
 from orangeqs.juice.orchestration.status import ImageState, image_status
-from orangeqs.juice.orchestration.writing import write_environments
+from orangeqs.juice.orchestration.writing import write_plan
 from orangeqs.juice.paths import HostPaths
 from orangeqs.juice.reporting import ConsoleReporter, summarize
 from orangeqs.juice.settings import ConfigError, load_settings
@@ -145,9 +145,11 @@ def env_render(paths: HostPaths, names: tuple[str, ...], render_all: bool) -> No
         plan = make_plan(paths, render_tools(), list(names) or None)
         # A build under way must not see its files change beneath it.
         with exclusive_lock(paths.lock_file, lambda: _say_waiting(paths)):
-            report = write_environments(plan.environments, paths)
+            report = write_plan(plan, paths)
     for path in report.changed:
         click.echo(f"wrote {path}")
+    for path in report.removed:
+        click.echo(f"removed {path} (its environment is no longer configured)")
     click.echo(
         f"rendered {len(plan.environments)} environment(s): "
         f"{len(report.changed)} file(s) changed, {len(report.unchanged)} unchanged"

@@ -31,6 +31,9 @@ class ConsoleReporter:
     def waiting_for_lock(self, lock: Path) -> None:
         self._console.print(f"juice: another juice process holds {lock}; waiting for it")
 
+    def removed(self, path: str) -> None:
+        self._console.print(f"juice: removed {path} (its environment is no longer configured)")
+
     def planned(self, names: list[str], skipped: list[str]) -> None:
         self._total = len(names)
         if skipped:

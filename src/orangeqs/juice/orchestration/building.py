@@ -19,7 +19,7 @@ from orangeqs.juice.host.podman import PodmanError, image_tags, run_logged, unta
 from orangeqs.juice.host.tools import render_tools, require_build_tools
 from orangeqs.juice.orchestration.planning import make_plan
 from orangeqs.juice.orchestration.status import ImageState, image_status
-from orangeqs.juice.orchestration.writing import write_environments
+from orangeqs.juice.orchestration.writing import write_plan
 from orangeqs.juice.paths import HostPaths
 
 
@@ -69,6 +69,7 @@ class BuildReporter(Protocol):
 
     def mode(self, mode: Mode, reason: str) -> None: ...
     def waiting_for_lock(self, lock: Path) -> None: ...
+    def removed(self, path: str) -> None: ...
     def planned(self, names: list[str], skipped: list[str]) -> None: ...
     def started(self, name: str) -> None: ...
     def finished(self, result: BuildResult) -> None: ...
@@ -93,7 +94,9 @@ def build(paths: HostPaths, request: BuildRequest, reporter: BuildReporter) -> l
     mode, reason = choose_mode(request.mode, paths)
     with exclusive_lock(paths.lock_file, lambda: reporter.waiting_for_lock(paths.lock_file)):
         plan = make_plan(paths, tools, request.names or None)
-        write_environments(plan.environments, paths)
+        report = write_plan(plan, paths)
+        for path in report.removed:
+            reporter.removed(path)
         if mode is Mode.SYSTEMD:
             # Always, so systemd also learns of unit changes when nothing is rebuilt.
             systemd.daemon_reload()

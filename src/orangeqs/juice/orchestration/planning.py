@@ -31,6 +31,8 @@ class Plan:
     loaded: LoadedSettings
     environments: list[RenderedEnvironment]
     all_names: list[str]
+    # Every unit the whole config writes (also when only some environments are rendered).
+    all_units: list[str]
 
 
 def environment_key(spec: EnvironmentSpec) -> str:
@@ -55,6 +57,7 @@ def make_plan(
     loaded = load_settings(paths.config_dir)
     specs = plan_environments(loaded.settings)
     all_names = [spec.name for spec in specs]
+    all_units = [unit for spec in specs for unit in (spec.build_unit, spec.run_unit) if unit]
     clashes = unit_clashes(specs)
     if clashes:
         unit, owners = next(iter(clashes.items()))
@@ -75,7 +78,7 @@ def make_plan(
             ) from None
     wheel = find_bundled_wheel(paths.dist_dir, version)
     rendered = [_render(spec, loaded, paths, tools, version, wheel) for spec in specs]
-    return Plan(loaded, rendered, all_names)
+    return Plan(loaded, rendered, all_names, all_units)
 
 
 def _render(
