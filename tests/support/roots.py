@@ -40,7 +40,8 @@ APT_COMMANDS = frozenset({"apt-get", "apt"})
 DEBOOTSTRAP_CACHE = CACHE_DIR / "debootstrap-debs"
 
 ROOT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-FALLBACK_MIRROR = "http://deb.debian.org/debian"
+# Set to use another Debian mirror than the one this machine's apt sources name.
+MIRROR_ENV = "JUICE_TEST_DEBIAN_MIRROR"
 
 
 class RootCommandError(subprocess.CalledProcessError):
@@ -79,6 +80,8 @@ def debian_mirror() -> str:
     Read from /etc/apt/sources.list.d/*.sources (deb822) and the one-line lists, so the
     tests use whatever mirror (or proxy) the machine is configured for.
     """
+    if override := os.environ.get(MIRROR_ENV):
+        return override.rstrip("/")
     apt = Path("/etc/apt")
     candidates: list[tuple[str, list[str]]] = []
     for path in sorted(apt.glob("sources.list.d/*.sources")):
@@ -111,7 +114,10 @@ def debian_mirror() -> str:
     for uri, suites in candidates:
         if SUITE in suites:
             return uri.rstrip("/")
-    return FALLBACK_MIRROR
+    raise RuntimeError(
+        f"no Debian {SUITE} mirror in this machine's apt sources; "
+        f"set {MIRROR_ENV} to the mirror's URL"
+    )
 
 
 # --- cached root tarballs ---------------------------------------------------------------
