@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from orangeqs.juice._version import __version__
-from orangeqs.juice.environments.core_source import CoreSource, wheel_filename
+from orangeqs.juice.environments.core_source import bundled_or_registry, wheel_filename
 from orangeqs.juice.host.tools import WheelError, find_bundled_wheel
 from orangeqs.juice.paths import HostPaths
 
@@ -23,10 +23,7 @@ def version_report(paths: HostPaths) -> list[str]:
     except WheelError as error:
         lines.append(f"core source for environments: none usable: {error}")
         return lines
-    if wheel:
-        source = CoreSource("wheel", __version__, wheel)
-    else:
-        source = CoreSource("registry", __version__)
+    source = bundled_or_registry(__version__, wheel)
     lines.append(f"core source for environments: {source.describe()}")
     if not wheel:
         lines.append(f"  (no {wheel_filename(__version__)} in {paths.dist_dir})")

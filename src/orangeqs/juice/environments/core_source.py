@@ -66,11 +66,16 @@ def resolve_core_source(
         return CoreSource("editable", version)
     if config.core_source == "registry":
         return CoreSource("registry", version)
-    if wheel is not None:
-        return CoreSource("wheel", version, wheel)
-    if config.core_source == "wheel":
+    if wheel is None and config.core_source == "wheel":
         raise CoreSourceError(
             f"core_source is 'wheel' but the bundled wheel {wheel_filename(version)} "
             "is missing; reinstall the orangeqs-juice package or set core_source = 'auto'"
         )
+    return bundled_or_registry(version, wheel)
+
+
+def bundled_or_registry(version: str, wheel: BundledWheel | None) -> CoreSource:
+    """The bundled wheel when there is one, else the registry pinned to `version`."""
+    if wheel is not None:
+        return CoreSource("wheel", version, wheel)
     return CoreSource("registry", version)

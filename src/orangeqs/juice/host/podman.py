@@ -54,6 +54,11 @@ def untag(podman: Path, references: Sequence[str]) -> None:
         )
 
 
+def run_quietly(argv: Sequence[str]) -> None:
+    """Run a housekeeping command whose failure changes nothing (e.g. a prune)."""
+    subprocess.run(list(argv), capture_output=True, check=False)
+
+
 def run_logged(build: Sequence[str], prune: Sequence[str], log: Path) -> int:
     """Run a build and then a prune (its failure ignored), both logged to `log`."""
     log.parent.mkdir(parents=True, exist_ok=True)

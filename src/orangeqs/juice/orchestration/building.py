@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +14,7 @@ from orangeqs.juice.environments.rendering import RenderedEnvironment
 from orangeqs.juice.environments.units import Tools, image_tag
 from orangeqs.juice.host import systemd
 from orangeqs.juice.host.files import exclusive_lock
-from orangeqs.juice.host.podman import PodmanError, image_tags, run_logged, untag
+from orangeqs.juice.host.podman import PodmanError, image_tags, run_logged, run_quietly, untag
 from orangeqs.juice.host.tools import render_tools, require_build_tools
 from orangeqs.juice.orchestration.planning import make_plan
 from orangeqs.juice.orchestration.status import ImageState, image_status
@@ -87,13 +86,13 @@ class BuildRequest:
 
 def build(paths: HostPaths, request: BuildRequest, reporter: BuildReporter) -> list[BuildResult]:
     """Render, write the units, and build; every selected build runs to its end."""
-    # A bad configuration is reported (exit 2) before anything else is looked at or
-    # written, the lock file included.
-    make_plan(paths, render_tools(), request.names or None)
+    # Plan first: a bad configuration is reported (exit 2) before podman is looked for
+    # or anything is written, the lock file included. When the build tools exist,
+    # require_build_tools() finds the very paths the plan was rendered with.
+    plan = make_plan(paths, render_tools(), request.names or None)
     tools = require_build_tools()
     mode, reason = choose_mode(request.mode, paths)
     with exclusive_lock(paths.lock_file, lambda: reporter.waiting_for_lock(paths.lock_file)):
-        plan = make_plan(paths, tools, request.names or None)
         report = write_plan(plan, paths)
         for path in report.removed:
             reporter.removed(path)
@@ -137,7 +136,7 @@ def _drop_superseded_images(environment: RenderedEnvironment, tools: Tools) -> N
         return  # housekeeping only: the build itself succeeded
     if stale:
         untag(tools.podman, stale)
-        subprocess.run(list(environment.build.prune), capture_output=True, check=False)
+        run_quietly(environment.build.prune)
 
 
 def _up_to_date(environment: RenderedEnvironment, tools: Tools) -> bool:
