@@ -11,7 +11,7 @@ import pytest
 
 from orangeqs.juice.environments.core_source import BundledWheel, CoreSource, resolve_core_source
 from orangeqs.juice.environments.rendering import RenderedEnvironment, render_environment
-from orangeqs.juice.environments.spec import EnvironmentSpec, plan_environments
+from orangeqs.juice.environments.spec import plan_environments
 from orangeqs.juice.environments.units import Tools
 from orangeqs.juice.paths import HostPaths
 from orangeqs.juice.settings import OrchestrationSettings
@@ -250,7 +250,3 @@ def test_run_unit_only_for_services_with_a_command() -> None:
         "juice-analysis.service",
     }
     assert set(rendered["singleuser"].units) == {"juice-singleuser-build.service"}
-
-
-def spec_named(name: str, text: str) -> EnvironmentSpec:
-    return next(s for s in plan_environments(settings(text)) if s.name == name)

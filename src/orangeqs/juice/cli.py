@@ -278,10 +278,5 @@ def _table(rows: list[dict[str, str]], columns: list[str]) -> None:
         click.echo("  ".join(row[col].ljust(widths[col]) for col in columns).rstrip())
 
 
-def run(argv: list[str] | None = None) -> None:
-    """Entry point for tests: like main, with an explicit argv."""
-    main.main(args=argv, prog_name="juice")
-
-
 if __name__ == "__main__":  # pragma: no cover
     main()

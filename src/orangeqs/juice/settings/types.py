@@ -129,8 +129,6 @@ def clean_absolute_path(value: str) -> str:
     return value
 
 
-AbsolutePath = Annotated[str, AfterValidator(clean_absolute_path)]
-
 _NAMED_VOLUME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _MOUNT_OPTIONS = re.compile(r"[A-Za-z0-9_=-]+(?:,[A-Za-z0-9_=-]+)*")
 
