@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Generator, Iterator
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
@@ -28,26 +28,20 @@ def base_image() -> str:
     return ensure_base_image()
 
 
-@pytest.fixture
-def booted_host() -> Iterator[BootedHost]:
-    """A freshly booted Debian 12 host with systemd and podman (see support/nspawn.py).
-
-    When the test fails, the booted host's journal is saved under .cache/test-reports/
-    (see pytest_runtest_makereport below) before it is powered off and removed.
-    """
-    with BootedHost("juice-test") as host:
-        yield host
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """Keep the journal of a failed test's booted host; name its file in the report."""
+    """Keep the journal of a failed test's booted host; name its file in the report.
+
+    Any fixture value that is, or holds as `.host`, a running BootedHost counts (the
+    system tests share one host per module).
+    """
     report: pytest.TestReport = yield
-    host = getattr(item, "funcargs", {}).get("booted_host")
-    failed_call = report.failed and report.when == "call"
-    if failed_call and isinstance(host, BootedHost) and host.is_running():
-        path = host.save_journal(item.nodeid)
-        report.sections.append(("booted host journal", f"saved to {path}"))
+    if report.failed and report.when == "call":
+        for value in getattr(item, "funcargs", {}).values():
+            host = getattr(value, "host", value)
+            if isinstance(host, BootedHost) and host.is_running():
+                path = host.save_journal(item.nodeid)
+                report.sections.append(("booted host journal", f"saved to {path}"))
     return report

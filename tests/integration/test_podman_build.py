@@ -13,30 +13,28 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from support.podman import BUILD_SETTINGS
 
 from orangeqs.juice import __version__
 
 pytestmark = pytest.mark.podman
 
 JUICE = Path(sys.executable).parent / "juice"
-CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
 
 def environment(section: str, base_image: str, dependencies: list[str]) -> str:
-    # The host CA bundle through SSL_CERT_FILE: how a lab behind a TLS-inspecting proxy
-    # (and this test machine) lets uv reach PyPI from inside the build.
-    return textwrap.dedent(
+    # BUILD_SETTINGS: the host CA bundle through SSL_CERT_FILE, how a lab behind a
+    # TLS-inspecting proxy (and this test machine) lets uv reach PyPI from a build.
+    head = textwrap.dedent(
         f"""
         [{section}]
         type = "uv"
         base_image = "{base_image}"
         python_source = "system"
         dependencies = {dependencies!r}
-        [{section}.build]
-        volumes = ["{CA_BUNDLE}:/etc/juice-host-ca.crt:ro"]
-        environment = {{ SSL_CERT_FILE = "/etc/juice-host-ca.crt", UV_HTTP_RETRIES = "8" }}
         """
     )
+    return f"{head}[{section}.build]\n{BUILD_SETTINGS}"
 
 
 def config(base_image: str, extra: str = "six") -> str:

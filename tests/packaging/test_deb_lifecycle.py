@@ -30,7 +30,8 @@ def root(
         shutil.copy2(built.deb, path / "tmp" / built.deb.name)
     try:
         with chroot_mounts(path):
-            apt_get(path, ["update", "-qq"])
+            update = apt_get(path, ["update", "-qq"])
+            assert update.returncode == 0, update.stdout + update.stderr
             yield path
     finally:
         remove_root(path)

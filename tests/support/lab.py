@@ -8,7 +8,6 @@ need. The other helpers read unit state and the journal of one boot.
 from __future__ import annotations
 
 import json
-import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,27 +16,22 @@ import tomllib
 
 from support import REPO_ROOT
 from support.nspawn import BootedHost
-from support.podman import BASE_IMAGE
+from support.podman import BASE_IMAGE, BUILD_SETTINGS, HOST_CA_BUNDLE
+from support.roots import RootCommandError
 
 SHIPPED_CONFIG = REPO_ROOT / "packaging/config/orchestration.toml"
 CONFIG_DIR = "/etc/juice/config"
 DROP_IN_DIR = f"{CONFIG_DIR}/orchestration.d"
 SITE_DROP_IN = f"{DROP_IN_DIR}/20-test-site.toml"
-HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
-CA_IN_BUILDS = "/etc/juice-host-ca.crt"
 DIST_DIR = "/opt/orangeqs/juice/dist"
+PACKAGE = "orangeqs-juice"
+# The package's maintainer scripts append their name and arguments here (tests only).
+SCRIPTLET_LOG = "/var/log/juice-scriptlets.log"
 
 # Why the site drop-in exists at all (shared by every system test):
 # - no container registry is reachable from this machine, so the shipped base image
 #   (a registry image) cannot be pulled: builds start from the local test base image;
-# - this machine's network inspects TLS, so uv inside a build reaches PyPI only with the
-#   host's CA bundle (the setting a lab behind such a proxy uses, see the shipped config).
-BUILD_SETTINGS = textwrap.dedent(
-    f"""\
-    volumes = ["{HOST_CA_BUNDLE}:{CA_IN_BUILDS}:ro"]
-    environment = {{ SSL_CERT_FILE = "{CA_IN_BUILDS}", UV_HTTP_RETRIES = "8" }}
-    """
-)
+# - builds need this machine's CA bundle (see support.podman.BUILD_SETTINGS).
 SITE_CONFIG = (
     "# Written by the system tests as a lab's provisioning tool would.\n"
     f'[environments.default]\nbase_image = "{BASE_IMAGE}"\n\n'
@@ -68,11 +62,20 @@ def service_environment(name: str, dependencies: list[str]) -> str:
 
 def provision_site(host: BootedHost) -> None:
     """The site drop-in and this machine's CA bundle (with the TLS-inspecting CA)."""
-    host.copy_in(HOST_CA_BUNDLE, str(HOST_CA_BUNDLE))
+    host.copy_in(Path(HOST_CA_BUNDLE), HOST_CA_BUNDLE)
     write_file(host, SITE_DROP_IN, SITE_CONFIG)
     # PID 1 then logs every command it starts for a unit ("About to execute ..."): the
     # journal shows the build unit's podman build and, after it, the prune.
     host.run(["systemd-analyze", "set-log-level", "debug"])
+
+
+def package_manager(host: BootedHost, argv: list[str]) -> str:
+    """Run apt-get or dnf in the host with the scriptlet log on; stdout and stderr
+    together (maintainer scripts write to both). Raises with the output on failure."""
+    result = host.run(argv, env={"JUICE_SCRIPTLET_LOG": SCRIPTLET_LOG}, check=False, timeout=1200)
+    if result.returncode != 0:
+        raise RootCommandError(result.returncode, argv, result.stdout, result.stderr)
+    return result.stdout + result.stderr
 
 
 def write_file(host: BootedHost, path: str, text: str) -> None:

@@ -11,13 +11,24 @@ import subprocess
 from pathlib import Path
 
 from support import CACHE_DIR, file_lock
-from support.roots import debian_root_tarball, run
+from support.roots import ROOT_PATH, debian_root_tarball, run
 
 CONTAINERS_CONF = str(Path(__file__).with_name("containers.conf"))
 BASE_IMAGE = "localhost/juice-test-base:bookworm"
 # What every environment image needs from its base: the core package runs on python3,
 # and HTTPS downloads need the CA bundle.
 BASE_IMAGE_PACKAGES = ("python3", "ca-certificates")
+
+
+# Builds on this machine reach PyPI only with its CA bundle (the network inspects TLS):
+# the setting a lab behind such a proxy uses too (see the shipped config). The body of
+# an environment's [<...>.build] table.
+HOST_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+CA_IN_BUILDS = "/etc/juice-host-ca.crt"
+BUILD_SETTINGS = (
+    f'volumes = ["{HOST_CA_BUNDLE}:{CA_IN_BUILDS}:ro"]\n'
+    f'environment = {{ SSL_CERT_FILE = "{CA_IN_BUILDS}", UV_HTTP_RETRIES = "8" }}\n'
+)
 
 
 def podman_env() -> dict[str, str]:
@@ -48,7 +59,7 @@ def ensure_base_image(tag: str = BASE_IMAGE) -> str:
             podman(
                 "import",
                 # An imported root has no config: give builds and containers a PATH and shell.
-                "--change", "ENV=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                "--change", f"ENV=PATH={ROOT_PATH}",
                 "--change", "CMD=/bin/bash",
                 str(tarball),
                 tag,

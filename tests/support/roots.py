@@ -161,37 +161,38 @@ def cached_root_tarball(
     customisation: change it when `build` changes. Locked so concurrent processes build
     it once.
     """
-    key = f"{_key(base)}-{key}"
-    tarball = ROOTS_DIR / f"{key}.tar"
-    with file_lock(ROOTS_DIR / f"{key}.lock"):
-        if tarball.is_file():
-            return tarball
-        work = ROOTS_DIR / f"{key}.build"
-        remove_root(work)
-        try:
-            debian_root(work, base)
-            build(work)
-            _pack(work, tarball)
-        finally:
-            remove_root(work)
-    return tarball
+
+    def make(work: Path) -> None:
+        debian_root(work, base)
+        build(work)
+
+    return _cached_tarball(f"{_key(base)}-{key}", make)
 
 
 def debian_root_tarball(include: Sequence[str] = ()) -> Path:
     """The cached tarball of a `debootstrap --variant=minbase` bookworm root (built once)."""
-    key = _key(include)
+
+    def make(work: Path) -> None:
+        DEBOOTSTRAP_CACHE.mkdir(parents=True, exist_ok=True)
+        argv = ["debootstrap", f"--variant={VARIANT}", f"--cache-dir={DEBOOTSTRAP_CACHE}"]
+        if include:
+            argv.append("--include=" + ",".join(sorted(set(include))))
+        run([*argv, SUITE, str(work), debian_mirror()])
+
+    return _cached_tarball(_key(include), make)
+
+
+def _cached_tarball(key: str, make: Callable[[Path], None]) -> Path:
+    """ROOTS_DIR/<key>.tar, made once from a root `make(work)` fills; locked so that
+    concurrent processes build it once, packed atomically, the work tree always removed."""
     tarball = ROOTS_DIR / f"{key}.tar"
     with file_lock(ROOTS_DIR / f"{key}.lock"):
         if tarball.is_file():
             return tarball
         work = ROOTS_DIR / f"{key}.build"
         remove_root(work)
-        DEBOOTSTRAP_CACHE.mkdir(parents=True, exist_ok=True)
-        argv = ["debootstrap", f"--variant={VARIANT}", f"--cache-dir={DEBOOTSTRAP_CACHE}"]
-        if include:
-            argv.append("--include=" + ",".join(sorted(set(include))))
         try:
-            run([*argv, SUITE, str(work), debian_mirror()])
+            make(work)
             _pack(work, tarball)
         finally:
             remove_root(work)

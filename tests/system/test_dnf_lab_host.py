@@ -18,26 +18,26 @@ from datetime import datetime, timezone
 import pytest
 from support.lab import (
     DIST_DIR,
+    SCRIPTLET_LOG,
     assert_built_once_since,
     build_unit,
     core_in_image,
     daemon_reloads_since,
     image_id,
     journal_cursor,
+    package_manager,
     provision_site,
     shipped_environments,
     unit_entries,
 )
+from support.lab import PACKAGE as NAME
 from support.nspawn import BootedHost
 from support.packages import BuiltPackages, build_packages
 from support.repos import PublishedRepository, build_provides_rpm, served_repository
-from support.roots import RootCommandError
 
 pytestmark = pytest.mark.system
 
-NAME = "orangeqs-juice"
 V1, V2 = "1.0.0", "2.0.0"
-SCRIPTLET_LOG = "/var/log/juice-scriptlets.log"
 # What the Debian packages of the booted host provide (see the module docstring).
 DEBIAN_PROVIDES = [
     "python(abi) = 3.11",
@@ -82,10 +82,7 @@ def dnf(host: BootedHost, *args: str) -> str:
         # Fail on an unusable repository instead of carrying on without it.
         "--setopt=skip_if_unavailable=False", *args,
     ]  # fmt: skip
-    result = host.run(argv, env={"JUICE_SCRIPTLET_LOG": SCRIPTLET_LOG}, check=False, timeout=1200)
-    if result.returncode != 0:
-        raise RootCommandError(result.returncode, argv, result.stdout, result.stderr)
-    return result.stdout + result.stderr
+    return package_manager(host, argv)
 
 
 def rpm_version(host: BootedHost) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from support import REPORTS_DIR
 from support.http import serve_directory
-from support.nspawn import BootedHost
+from support.nspawn import BootedHost, BootedHostError
 from support.podman import BASE_IMAGE
 
 pytestmark = pytest.mark.system
@@ -85,7 +85,7 @@ def test_booted_host_runs_units_builds_images_and_cleans_up(tmp_path: Path) -> N
 
 def test_boot_failure_reports_the_console(tmp_path: Path) -> None:
     host = BootedHost("juice-noboot", boot_timeout=0.0)
-    with pytest.raises(Exception, match="console"), host:
+    with pytest.raises(BootedHostError, match=r"not up after 0 s .*\n--- console ---"), host:
         pass
     assert host._nspawn is None
     assert subprocess.run(["pgrep", "-f", "juice-noboot"], check=False).returncode == 1

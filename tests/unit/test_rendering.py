@@ -106,13 +106,17 @@ def all_files(environment: RenderedEnvironment) -> dict[str, str]:
 def test_rendered_text_is_exactly_as_expected(
     case: str, config: str, wheel: BundledWheel | None
 ) -> None:
+    seen = set()
     for environment in render_all(config, wheel):
         for name, text in all_files(environment).items():
             expected = EXPECTED / case / environment.spec.name / name
+            seen.add(expected)
             if UPDATE:
                 expected.parent.mkdir(parents=True, exist_ok=True)
                 expected.write_text(text)
             assert text == expected.read_text(), f"{expected} differs"
+    # An expected file that is no longer rendered is a change too.
+    assert {path for path in (EXPECTED / case).rglob("*") if path.is_file()} == seen
 
 
 def test_same_inputs_same_bytes() -> None:
