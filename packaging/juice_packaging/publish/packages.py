@@ -77,23 +77,24 @@ def _read_deb(path: Path, component: str) -> Package:
     return Package(path, "deb", name, version, arch, pool, sha256_file(path))
 
 
-def _read_rpm(path: Path) -> Package:
-    out = run(
-        [
-            "rpm",
-            "-qp",
-            "--nosignature",
-            "--nodigest",
-            "--qf",
-            "%{NAME}\\n%{EPOCH}\\n%{VERSION}\\n%{RELEASE}\\n%{ARCH}\\n",
-            path,
-        ],
+_RPM_IDENTITY = "%{NAME}\\n%{EPOCH}\\n%{VERSION}\\n%{RELEASE}\\n%{ARCH}\\n"
+_RPM_DIGESTS = "%{SHA256HEADER} %{SIGMD5} %{PAYLOADDIGEST}\\n"
+
+
+def _rpm_query(path: Path, fmt: str) -> str:
+    """``rpm -qp --qf fmt`` of a package file (its signature is neither needed nor checked)."""
+    return run(
+        ["rpm", "-qp", "--nosignature", "--nodigest", "--qf", fmt, path],
         what=f"rpm (reading {path})",
     )
-    name, epoch, version, release, arch = out.split("\n")[:5]
+
+
+def _read_rpm(path: Path) -> Package:
+    out = _rpm_query(path, _RPM_IDENTITY + _RPM_DIGESTS)
+    name, epoch, version, release, arch, digests = out.split("\n", 5)
     evr = f"{version}-{release}" if epoch == "(none)" else f"{epoch}:{version}-{release}"
     pool = f"packages/{name}-{version}-{release}.{arch}.rpm"
-    return Package(path, "rpm", name, evr, arch, pool, rpm_content_fingerprint(path))
+    return Package(path, "rpm", name, evr, arch, pool, _rpm_fingerprint(path, digests))
 
 
 def rpm_content_fingerprint(path: Path) -> str:
@@ -103,19 +104,21 @@ def rpm_content_fingerprint(path: Path) -> str:
     change. The main header's SHA256 digest, the header+payload MD5 and the payload digest
     are computed at build time and kept by rpmsign: equal values mean the same build.
     """
-    out = run(
-        [
-            "rpm",
-            "-qp",
-            "--nosignature",
-            "--nodigest",
-            "--qf",
-            "%{SHA256HEADER} %{SIGMD5} %{PAYLOADDIGEST}\\n",
-            path,
-        ],
-        what=f"rpm (reading {path})",
-    ).strip()
-    if out.replace("(none)", "").strip() == "":
+    return _rpm_fingerprint(path, _rpm_query(path, _RPM_DIGESTS))
+
+
+def _rpm_fingerprint(path: Path, digests: str) -> str:
+    """The fingerprint from the output of an ``_RPM_DIGESTS`` query of ``path``."""
+    digests = digests.strip()
+    if digests.replace("(none)", "").strip() == "":
         # An RPM with none of the digests (very old tooling): only its bytes identify it.
         return "sha256:" + sha256_file(path)
-    return out
+    return digests
+
+
+def content_fingerprint(family: str, path: Path) -> str:
+    """What must be equal for two files of ``family`` to be the same package build."""
+    if family == "deb":
+        # .deb files are published byte for byte, so the bytes are the identity.
+        return sha256_file(path)
+    return rpm_content_fingerprint(path)

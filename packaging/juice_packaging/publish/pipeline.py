@@ -19,12 +19,7 @@ from pathlib import Path
 
 from juice_packaging.publish import apt_repo, clients, rpm_repo
 from juice_packaging.publish.errors import PublishError
-from juice_packaging.publish.packages import (
-    Package,
-    read_package,
-    rpm_content_fingerprint,
-    sha256_file,
-)
+from juice_packaging.publish.packages import Package, content_fingerprint, read_package
 from juice_packaging.publish.signing import Signer, fingerprints_in
 from juice_packaging.publish.tree import (
     copy_atomic,
@@ -60,7 +55,6 @@ class Result:
     added: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     switched: list[str] = field(default_factory=list)  # "deb" / "rpm" metadata renewed
-    written: list[str] = field(default_factory=list)  # key and client files rewritten
 
 
 Log = Callable[[str], None]
@@ -90,16 +84,18 @@ def publish(opts: Options, log: Log = print) -> Result:
                 else:
                     rpm_repo.add_signed_rpm(pkg.path, dest, opts.signer, key_asc)
                 result.added.append(pkg.label)
-            if _has_packages(repo / "deb") and _renew_apt(repo / "deb", opts, keyring, log):
+            has_deb = _has_packages(repo / "deb")
+            if has_deb and _renew_apt(repo / "deb", opts, keyring, log):
                 result.switched.append("deb")
-            if _has_packages(repo / "rpm") and _renew_rpm(repo / "rpm", opts, keyring, log):
+            has_rpm = _has_packages(repo / "rpm")
+            if has_rpm and _renew_rpm(repo / "rpm", opts, keyring, log):
                 result.switched.append("rpm")
-            if not _has_packages(repo / "deb") and not _has_packages(repo / "rpm"):
+            if not has_deb and not has_rpm:
                 raise PublishError(
                     f"nothing to publish: {repo} holds no packages and none were given",
                     "pass the .deb/.rpm files to publish",
                 )
-            _write_client_files(repo, opts, keyring, key_asc, result, log)
+            _write_client_files(repo, opts, keyring, key_asc, log)
     log(
         f"done: {len(result.added)} added, {len(result.unchanged)} unchanged, "
         f"metadata renewed: {', '.join(result.switched) or 'none (already up to date)'}"
@@ -136,7 +132,7 @@ def _plan(repo: Path, opts: Options) -> list[Package]:
                 )
             continue
         dest = repo / pkg.family / pkg.pool_path
-        if dest.exists() and _fingerprint_of_published(pkg, dest) != pkg.fingerprint:
+        if dest.exists() and content_fingerprint(pkg.family, dest) != pkg.fingerprint:
             conflicts.append(
                 f"{path}: {pkg.label} is already published as {pkg.family}/{pkg.pool_path} "
                 "with different content"
@@ -149,12 +145,6 @@ def _plan(repo: Path, opts: Options) -> list[Package]:
             "(or package release) and publish that",
         )
     return list(chosen.values())
-
-
-def _fingerprint_of_published(pkg: Package, dest: Path) -> str:
-    if pkg.family == "deb":
-        return sha256_file(dest)
-    return rpm_content_fingerprint(dest)
 
 
 def _has_packages(family_root: Path) -> bool:
@@ -182,6 +172,33 @@ def _up_to_date(gen: Path | None, state: dict[str, object]) -> bool:
     return bool(recorded == json.loads(json.dumps(state)))
 
 
+def _renew(
+    family_root: Path,
+    kind: str,
+    tag: str,
+    state: dict[str, object],
+    description: str,
+    build: Callable[[Path | None], Path],
+    log: Log,
+) -> bool:
+    """Make ``family_root/kind`` a new signed generation unless it was made from ``state``.
+
+    ``build`` writes the generation (given the live one, or None) and returns it.
+    """
+    link = family_root / kind
+    current = current_generation(link)
+    if _up_to_date(current, state):
+        log(f"{tag:<11}metadata already up to date")
+        return False
+    log(f"{tag:<11}{description}")
+    gen = build(current)
+    (gen / STATE_FILE).write_text(json.dumps(state, indent=1) + "\n")
+    switch(link, gen / kind)
+    prune_generations(family_root, kind, keep=gen)
+    log(f"{tag:<11}switched {family_root.name}/{kind} to signed {gen.name}")
+    return True
+
+
 def _renew_apt(deb_root: Path, opts: Options, keyring: Path, log: Log) -> bool:
     layout = apt_repo.AptLayout(
         suite=opts.suite,
@@ -190,47 +207,38 @@ def _renew_apt(deb_root: Path, opts: Options, keyring: Path, log: Log) -> bool:
         origin=opts.origin,
         label=opts.label,
     )
-    state = {
+    pool = _pool_listing(deb_root / "pool", ".deb")
+    state: dict[str, object] = {
         "key": opts.signer.fingerprint,
         "layout": asdict(layout),
-        "pool": _pool_listing(deb_root / "pool", ".deb"),
+        "pool": pool,
     }
-    link = deb_root / "dists"
-    current = current_generation(link)
-    if _up_to_date(current, state):
-        log("apt        metadata already up to date")
-        return False
-    log(f"apt        indexing {len(state['pool'])} package(s) for {' '.join(layout.architectures)}")
-    gen = apt_repo.build_dists(deb_root, layout, opts.signer, keyring, current)
-    (gen / STATE_FILE).write_text(json.dumps(state, indent=1) + "\n")
-    switch(link, gen / "dists")
-    prune_generations(deb_root, "dists", keep=gen)
-    log(f"apt        switched deb/dists to signed {gen.name}")
-    return True
+    return _renew(
+        deb_root,
+        "dists",
+        "apt",
+        state,
+        f"indexing {len(pool)} package(s) for {' '.join(layout.architectures)}",
+        lambda current: apt_repo.build_dists(deb_root, layout, opts.signer, keyring, current),
+        log,
+    )
 
 
 def _renew_rpm(rpm_root: Path, opts: Options, keyring: Path, log: Log) -> bool:
-    state = {
-        "key": opts.signer.fingerprint,
-        "pool": _pool_listing(rpm_root / "packages", ".rpm"),
-    }
-    link = rpm_root / "repodata"
-    current = current_generation(link)
-    if _up_to_date(current, state):
-        log("dnf        metadata already up to date")
-        return False
-    log(f"dnf        indexing {len(state['pool'])} package(s) with createrepo_c")
-    gen = rpm_repo.build_repodata(rpm_root, opts.signer, keyring, current)
-    (gen / STATE_FILE).write_text(json.dumps(state, indent=1) + "\n")
-    switch(link, gen / "repodata")
-    prune_generations(rpm_root, "repodata", keep=gen)
-    log(f"dnf        switched rpm/repodata to signed {gen.name}")
-    return True
+    pool = _pool_listing(rpm_root / "packages", ".rpm")
+    state: dict[str, object] = {"key": opts.signer.fingerprint, "pool": pool}
+    return _renew(
+        rpm_root,
+        "repodata",
+        "dnf",
+        state,
+        f"indexing {len(pool)} package(s) with createrepo_c",
+        lambda current: rpm_repo.build_repodata(rpm_root, opts.signer, keyring, current),
+        log,
+    )
 
 
-def _write_client_files(
-    repo: Path, opts: Options, keyring: Path, key_asc: Path, result: Result, log: Log
-) -> None:
+def _write_client_files(repo: Path, opts: Options, keyring: Path, key_asc: Path, log: Log) -> None:
     files = {
         clients.PUBLIC_KEY_BINARY: keyring.read_bytes(),
         clients.PUBLIC_KEY_ARMORED: key_asc.read_bytes(),
@@ -244,4 +252,3 @@ def _write_client_files(
     for name, data in files.items():
         if write_atomic(repo / name, data):
             log(f"writing    {name}")
-            result.written.append(name)

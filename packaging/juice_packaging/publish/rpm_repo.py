@@ -11,7 +11,7 @@ from pathlib import Path
 from juice_packaging.publish.errors import PublishError
 from juice_packaging.publish.signing import Signer, verify_detached
 from juice_packaging.publish.tools import run
-from juice_packaging.publish.tree import link_or_copy, new_generation
+from juice_packaging.publish.tree import commit_atomic, link_or_copy, new_generation
 
 _REPO_NS = "{http://linux.duke.edu/metadata/repo}"
 
@@ -25,8 +25,7 @@ def add_signed_rpm(src: Path, dest: Path, signer: Signer, public_key_asc: Path) 
         shutil.copyfile(src, tmp)
         signer.sign_rpm(tmp)
         check_rpm_signature(tmp, public_key_asc)
-        tmp.chmod(0o644)
-        tmp.replace(dest)
+        commit_atomic(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)
 

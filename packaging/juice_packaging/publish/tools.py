@@ -41,7 +41,6 @@ def run(
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     what: str | None = None,
-    stdin: int | None = subprocess.DEVNULL,
 ) -> str:
     """Run a tool, return its stdout; on failure raise PublishError with its stderr."""
     args = [str(a) for a in argv]
@@ -51,7 +50,13 @@ def run(
     if env:
         full_env.update(env)
     proc = subprocess.run(
-        args, env=full_env, cwd=cwd, stdin=stdin, capture_output=True, text=True, check=False
+        args,
+        env=full_env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if proc.returncode != 0:
         detail = (proc.stderr or proc.stdout).strip()

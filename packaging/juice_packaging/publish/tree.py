@@ -23,18 +23,22 @@ from juice_packaging.publish.errors import PublishError
 GENERATIONS = "generations"
 
 
+def commit_atomic(tmp: Path, dest: Path) -> None:
+    """Make the written file ``tmp`` durable and world-readable, then rename it to ``dest``."""
+    with tmp.open("rb") as fh:
+        os.fsync(fh.fileno())
+    tmp.chmod(0o644)
+    tmp.replace(dest)
+
+
 def write_atomic(path: Path, data: bytes) -> bool:
     """Replace ``path`` with ``data`` (temp file + rename); False if already identical."""
     if path.is_file() and path.read_bytes() == data:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with tmp.open("wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    tmp.chmod(0o644)
-    tmp.replace(path)
+    tmp.write_bytes(data)
+    commit_atomic(tmp, path)
     return True
 
 
@@ -43,10 +47,7 @@ def copy_atomic(src: Path, dest: Path) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
     shutil.copyfile(src, tmp)
-    with tmp.open("rb") as fh:
-        os.fsync(fh.fileno())
-    tmp.chmod(0o644)
-    tmp.replace(dest)
+    commit_atomic(tmp, dest)
 
 
 def link_or_copy(src: Path, dest: Path) -> None:
