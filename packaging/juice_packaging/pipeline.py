@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import hashlib
 import json
 import os
 import platform
@@ -23,6 +22,7 @@ from email.utils import formatdate
 from pathlib import Path
 
 from juice_packaging import lint, nfpm, venv
+from juice_packaging.publish.packages import sha256_file
 from juice_packaging.steps import Progress, StepFailed, fail, run
 from juice_packaging.versions import (
     PackageVersion,
@@ -129,21 +129,6 @@ def default_config() -> Path:
     return config
 
 
-def normalize_times(tree: Path, epoch: int) -> None:
-    """Every file and link at SOURCE_DATE_EPOCH, whatever the nfpm defaults."""
-    for path in [tree, *tree.rglob("*")]:
-        os.utime(path, (epoch, epoch), follow_symlinks=False)
-
-
-def sha256(path: Path) -> str:
-    """Hex SHA-256 of a file."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def build(tools: Path, out_dir: Path, version_override: str | None, do_lint: bool) -> Outputs:
     """Run every step; raise StepFailed naming the failing one."""
     progress = Progress(STEPS)
@@ -211,10 +196,11 @@ def build(tools: Path, out_dir: Path, version_override: str | None, do_lint: boo
             raise StepFailed(
                 f"{len(leaks)} file(s) still contain the build path {work}: {', '.join(leaks[:10])}"
             )
+        # Fixed modes, and every file and link at SOURCE_DATE_EPOCH, whatever the nfpm defaults.
         for path in [stage, *stage.rglob("*")]:
             if not path.is_symlink():
                 path.chmod(0o755 if path.is_dir() or os.access(path, os.X_OK) else 0o644)
-        normalize_times(stage, epoch)
+            os.utime(path, (epoch, epoch), follow_symlinks=False)
 
     floor = venv.glibc_floor(venv_dir)
     deb_depends = [f"python{minor}", "podman"]
@@ -228,35 +214,34 @@ def build(tools: Path, out_dir: Path, version_override: str | None, do_lint: boo
     deb = out_dir / version.deb_filename(arch)
     rpm = out_dir / version.rpm_filename(rpm_arch)
 
-    with progress.step("deb", f"nfpm -> {deb.name} (depends: {', '.join(deb_depends)})"):
-        values: dict[str, str | list[str]] = {
-            "ARCH": arch,
-            "VERSION": version.upstream,
-            "EPOCH": str(version.epoch) if version.epoch else "",
-            "MTIME": rfc3339(epoch),
-            "DEPENDS": deb_depends,
-            "RPM_DEPENDS": rpm_depends,
-            "SCRIPTS": str(REPO / "rpm"),
-            "DEB_SCRIPTS": str(REPO / "debian"),
-        }
-        deb_config = stage / "nfpm-deb.yaml"
-        deb_config.write_text(
-            nfpm.render_config(REPO / "packaging" / "nfpm.yaml", {**values, "CHANGELOG": ""}),
-            encoding="utf-8",
-        )
-        deb.unlink(missing_ok=True)
-        nfpm.package(tools / "bin" / "nfpm", deb_config, "deb", deb, epoch)
+    values: dict[str, str | list[str]] = {
+        "ARCH": arch,
+        "VERSION": version.upstream,
+        "EPOCH": str(version.epoch) if version.epoch else "",
+        "MTIME": rfc3339(epoch),
+        "DEPENDS": deb_depends,
+        "RPM_DEPENDS": rpm_depends,
+        "SCRIPTS": str(REPO / "rpm"),
+        "DEB_SCRIPTS": str(REPO / "debian"),
+    }
 
-    with progress.step("rpm", f"nfpm -> {rpm.name} (requires: {', '.join(rpm_depends)})"):
-        rpm_config = stage / "nfpm-rpm.yaml"
-        rpm_config.write_text(
+    def make(packager: str, target: Path, changelog_file: str) -> None:
+        """nfpm's config for ``packager`` (``changelog_file``: "" for none), then the package."""
+        nfpm_config = stage / f"nfpm-{packager}.yaml"
+        nfpm_config.write_text(
             nfpm.render_config(
-                REPO / "packaging" / "nfpm.yaml", {**values, "CHANGELOG": "changelog.yaml"}
+                REPO / "packaging" / "nfpm.yaml", {**values, "CHANGELOG": changelog_file}
             ),
             encoding="utf-8",
         )
-        rpm.unlink(missing_ok=True)
-        nfpm.package(tools / "bin" / "nfpm", rpm_config, "rpm", rpm, epoch)
+        target.unlink(missing_ok=True)
+        nfpm.package(tools / "bin" / "nfpm", nfpm_config, packager, target, epoch)
+
+    with progress.step("deb", f"nfpm -> {deb.name} (depends: {', '.join(deb_depends)})"):
+        make("deb", deb, "")
+
+    with progress.step("rpm", f"nfpm -> {rpm.name} (requires: {', '.join(rpm_depends)})"):
+        make("rpm", rpm, "changelog.yaml")
 
     with progress.step(
         "lint", "shellcheck, lintian and rpmlint" if do_lint else "skipped (--no-lint)"
@@ -272,7 +257,7 @@ def build(tools: Path, out_dir: Path, version_override: str | None, do_lint: boo
         shutil.copy2(wheel, out_dir / wheel.name)
         checksums = out_dir / "SHA256SUMS"
         checksums.write_text(
-            "".join(f"{sha256(p)}  {p.name}\n" for p in (deb, rpm, out_dir / wheel.name)),
+            "".join(f"{sha256_file(p)}  {p.name}\n" for p in (deb, rpm, out_dir / wheel.name)),
             encoding="utf-8",
         )
 

@@ -21,13 +21,11 @@ class Progress:
     def __init__(self, total: int) -> None:
         self.total = total
         self.number = 0
-        self.current = ""
 
     @contextmanager
     def step(self, name: str, what: str) -> Iterator[None]:
         """Run the body as step `name`; turn any error into a StepFailed naming it."""
         self.number += 1
-        self.current = name
         print(f"==> [{self.number}/{self.total}] {name}: {what}", flush=True)
         started = time.monotonic()
         try:
