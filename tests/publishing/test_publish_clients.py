@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from publish_helpers import Key, build_provides_rpm, publish_ok
+from publish_helpers import Key, publish_ok
 from support.http import serve_directory
 from support.packages import build_packages
+from support.provides import build_provides_rpm
 from support.roots import (
     apt_install,
     cached_root_tarball,
@@ -262,17 +263,7 @@ def dnf_root(
     root = debian_root(work / "root", include=["python3"])
     try:
         # The root's RPM database starts empty: declare what Debian already installed.
-        provides = build_provides_rpm(
-            work,
-            [
-                "python(abi) = 3.11",
-                "podman",
-                "findutils",
-                "coreutils",
-                "util-linux",
-                "glibc = 2.36",
-            ],
-        )
+        provides = build_provides_rpm(work)
         with chroot_mounts(root):
             target = DnfRoot(root, work)
             dnf(target, "good", "install", str(provides))

@@ -4,7 +4,7 @@
         repo.publish(build_packages("1.0.0"))       # scripts/publish-repo, throwaway key
         host.copy_in(repo.tree / "orangeqs-juice.sources", ...)
 
-Keys, publishing and the test-only Provides RPM are the publishing tests' own helpers
+Keys and publishing are the publishing tests' own helpers
 (tests/publishing/publish_helpers.py), imported from there so both suites publish the
 same way.
 """
@@ -26,13 +26,12 @@ if _PUBLISHING_TESTS not in sys.path:
 
 from publish_helpers import (  # noqa: E402 - found through the path entry above
     Key,
-    build_provides_rpm,
     make_key,
     publish_ok,
     stop_agent,
 )
 
-__all__ = ["PublishedRepository", "build_provides_rpm", "served_repository"]
+__all__ = ["PublishedRepository", "served_repository"]
 
 
 @dataclass(frozen=True)

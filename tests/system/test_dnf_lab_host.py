@@ -33,20 +33,12 @@ from support.lab import (
 from support.lab import PACKAGE as NAME
 from support.nspawn import BootedHost
 from support.packages import BuiltPackages, build_packages
-from support.repos import PublishedRepository, build_provides_rpm, served_repository
+from support.provides import build_provides_rpm
+from support.repos import PublishedRepository, served_repository
 
 pytestmark = pytest.mark.system
 
 V1, V2 = "1.0.0", "2.0.0"
-# What the Debian packages of the booted host provide (see the module docstring).
-DEBIAN_PROVIDES = [
-    "python(abi) = 3.11",
-    "podman",
-    "findutils",
-    "coreutils",
-    "util-linux",
-    "glibc = 2.36",
-]
 
 
 @dataclass
@@ -61,7 +53,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DnfLab]:
     """A fresh booted host with Debian's dnf, trusting the repository's .repo file."""
     releases = {V1: build_packages(V1), V2: build_packages(V2)}
     work = tmp_path_factory.mktemp("dnf-lab")
-    provides = build_provides_rpm(work, DEBIAN_PROVIDES)
+    provides = build_provides_rpm(work)
     with served_repository(work) as repo, BootedHost("juice-dnf") as host:
         repo.publish(releases[V1])
         provision_site(host)
