@@ -31,9 +31,34 @@ BUILD_SETTINGS = (
 )
 
 
+# The suite's own podman store, below this checkout's cache: every run sees the state a
+# new machine has (nothing from the host's store), and two checkouts never share images.
+STORE_DIR = CACHE_DIR / "podman-store"
+
+
+def storage_conf() -> Path:
+    """A storage.conf for the suite's private store (written once per checkout)."""
+    conf = STORE_DIR / "storage.conf"
+    text = (
+        "# The test suite's private podman store (CONTAINERS_STORAGE_CONF).\n"
+        "[storage]\n"
+        'driver = "overlay"\n'
+        f'graphroot = "{STORE_DIR / "graph"}"\n'
+        f'runroot = "{STORE_DIR / "run"}"\n'
+    )
+    if not conf.exists() or conf.read_text() != text:
+        STORE_DIR.mkdir(parents=True, exist_ok=True)
+        conf.write_text(text)
+    return conf
+
+
 def podman_env() -> dict[str, str]:
-    """os.environ plus CONTAINERS_CONF pointing at the suite's containers.conf."""
-    return {**os.environ, "CONTAINERS_CONF": CONTAINERS_CONF}
+    """os.environ plus the suite's containers.conf and private store."""
+    return {
+        **os.environ,
+        "CONTAINERS_CONF": CONTAINERS_CONF,
+        "CONTAINERS_STORAGE_CONF": str(storage_conf()),
+    }
 
 
 def podman(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
