@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from email.utils import formatdate
 from pathlib import Path
 
-from juice_packaging import lint, nfpm, venv
+from juice_packaging import lint, nfpm, shell_files, venv
 from juice_packaging.publish.packages import sha256_file
 from juice_packaging.steps import Progress, StepFailed, fail, run
 from juice_packaging.versions import (
@@ -36,7 +36,7 @@ VERSION_FILE = Path("src/orangeqs/juice/_version.py")
 SYSTEM_PYTHON = Path("/usr/bin/python3")
 # dpkg architecture -> rpm architecture (nfpm maps the same way).
 RPM_ARCH = {"amd64": "x86_64", "arm64": "aarch64", "ppc64el": "ppc64le", "s390x": "s390x"}
-STEPS = 10
+STEPS = 11
 
 
 @dataclass(frozen=True)
@@ -175,6 +175,10 @@ def build(tools: Path, out_dir: Path, version_override: str | None, do_lint: boo
 
     with progress.step("relocate", f"rewrite the staging path to {venv.INSTALLED_VENV}"):
         venv.relocate(tools / "bin" / "virtualenv-tools", venv_dir, interpreter, full_version)
+
+    # --- man page and shell completions (juice_packaging.shell_files) ---
+    with progress.step("shell", "juice(1) and bash/zsh/fish completions from the staged juice"):
+        shell_files.stage(venv_dir, stage / "root", version.pep440, epoch)
 
     with progress.step("stage", "wheel, default configuration and documentation"):
         (opt / "dist").mkdir()
