@@ -123,19 +123,21 @@ def visible_commands(ctx: click.Context) -> Iterator[tuple[str, click.Command]]:
             yield name, sub
 
 
-def environment(ctx: click.Context) -> list[str]:
-    """ENVIRONMENT entries: every option that reads an environment variable."""
+def environment(contexts: list[click.Context]) -> list[str]:
+    """ENVIRONMENT entries: every option, of any command, that reads an environment variable."""
     lines: list[str] = []
-    for param in ctx.command.get_params(ctx):
-        if not isinstance(param, click.Option) or not param.envvar:
-            continue
-        envvars = [param.envvar] if isinstance(param.envvar, str) else list(param.envvar)
-        for envvar in envvars:
-            lines += [
-                ".TP",
-                f"\\fB{escape(envvar)}\\fR",
-                f"The default of \\fB{escape(param.opts[-1])}\\fR.",
-            ]
+    for ctx in contexts:
+        for param in ctx.command.get_params(ctx):
+            if not isinstance(param, click.Option) or not param.envvar:
+                continue
+            envvars = [param.envvar] if isinstance(param.envvar, str) else list(param.envvar)
+            where = "" if ctx.parent is None else f" of \\fB{escape(ctx.command_path)}\\fR"
+            for envvar in envvars:
+                lines += [
+                    ".TP",
+                    f"\\fB{escape(envvar)}\\fR",
+                    f"The default of \\fB{escape(param.opts[-1])}\\fR{where}.",
+                ]
     return lines
 
 
@@ -160,9 +162,11 @@ def render(command: click.Command, name: str, version: str, epoch: int) -> str:
         *help_paragraphs(command.help or ""),
         ".SH OPTIONS",
         *options(ctx),
-        ".SH COMMANDS",
     ]
-    for sub_ctx in subcommands(ctx):
+    contexts = list(subcommands(ctx))
+    if contexts:
+        lines.append(".SH COMMANDS")
+    for sub_ctx in contexts:
         lines += [f".SS {macro_argument(usage(sub_ctx))}"]
         lines += help_paragraphs(sub_ctx.command.help or short_help(sub_ctx.command))
         if isinstance(sub_ctx.command, click.Group):
@@ -171,7 +175,7 @@ def render(command: click.Command, name: str, version: str, epoch: int) -> str:
                 lines += [".TP", f"\\fB{escape(sub_name)}\\fR", text_line(short_help(sub))]
         else:
             lines += options(sub_ctx)
-    env = environment(ctx)
+    env = environment([ctx, *contexts])
     if env:
         lines += [".SH ENVIRONMENT", *env]
     lines += [".SH SEE ALSO", SEE_ALSO]

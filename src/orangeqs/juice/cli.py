@@ -10,9 +10,11 @@ from typing import Any, TypeVar
 
 import click
 import tomli_w
+from click.shell_completion import CompletionItem
 from rich.console import Console
 
 from orangeqs.juice import versioning
+from orangeqs.juice.environments.spec import plan_environments
 from orangeqs.juice.host.files import exclusive_lock
 from orangeqs.juice.host.podman import PodmanError
 from orangeqs.juice.host.systemd import SystemctlError
@@ -47,6 +49,28 @@ def _errors() -> Iterator[None]:
     except (ToolMissingError, WheelError, SystemctlError, PodmanError) as error:
         err.print(f"juice: {error}", markup=False)
         sys.exit(EXIT_FAILED)
+
+
+def _complete_environment_names(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """<TAB> after ``juice env build`` etc.: the configured environments' names.
+
+    Completion runs before any callback, so the paths come from the parsed options; a
+    configuration that cannot be read completes to nothing rather than an error.
+    """
+    options = ctx.find_root().params
+    paths = HostPaths.from_environment(options.get("root"), options.get("config_dir"))
+    try:
+        specs = plan_environments(load_settings(paths.config_dir).settings)
+    except ConfigError:
+        return []
+    given = set(ctx.params.get(param.name or "") or ())
+    return [
+        CompletionItem(spec.name)
+        for spec in specs
+        if spec.name.startswith(incomplete) and spec.name not in given
+    ]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
@@ -130,7 +154,7 @@ def env_list(paths: HostPaths, as_json: bool) -> None:
 
 
 @env.command("render")
-@click.argument("names", nargs=-1)
+@click.argument("names", nargs=-1, shell_complete=_complete_environment_names)
 @click.option("--all", "render_all", is_flag=True, help="Render every environment (the default).")
 @click.pass_obj
 def env_render(paths: HostPaths, names: tuple[str, ...], render_all: bool) -> None:
@@ -159,7 +183,7 @@ def env_render(paths: HostPaths, names: tuple[str, ...], render_all: bool) -> No
 
 
 @env.command("build")
-@click.argument("names", nargs=-1)
+@click.argument("names", nargs=-1, shell_complete=_complete_environment_names)
 @click.option("--all", "build_all", is_flag=True, help="Build every environment.")
 @click.option(
     "-j",
@@ -215,7 +239,7 @@ def env_build(
 
 
 @env.command("status")
-@click.argument("names", nargs=-1)
+@click.argument("names", nargs=-1, shell_complete=_complete_environment_names)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @click.option("--check", is_flag=True, help="Exit with status 1 unless all are up to date.")
 @click.pass_obj
