@@ -40,6 +40,7 @@ def test_commands_and_subcommands_complete() -> None:
     assert complete("juice env ") == ["build", "list", "render", "status"]
     assert complete("juice config v") == ["validate"]
     assert "--jobs" in complete("juice env build --")
+    assert complete("juice env build --mode ") == ["auto", "systemd", "direct"]
 
 
 def test_environment_names_complete_from_the_configuration(host: JuiceHost) -> None:
