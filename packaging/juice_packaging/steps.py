@@ -49,10 +49,10 @@ def run(
     Output is captured (and shown only on failure) unless the command's own progress is
     worth seeing; `capture=True` returns stdout.
     """
-    argv = [str(arg) for arg in argv]
+    args = [str(arg) for arg in argv]
     full_env = {**os.environ, **(env or {})}
     result = subprocess.run(
-        argv,
+        args,
         cwd=cwd,
         env=full_env,
         stdout=subprocess.PIPE,
@@ -62,7 +62,7 @@ def run(
     )
     if result.returncode != 0:
         tail = "\n".join(result.stdout.strip().splitlines()[-25:])
-        raise StepFailed(f"`{' '.join(argv)}` exited {result.returncode}:\n{tail}")
+        raise StepFailed(f"`{' '.join(args)}` exited {result.returncode}:\n{tail}")
     return result.stdout if capture else ""
 
 

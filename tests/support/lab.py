@@ -8,11 +8,15 @@ need. The other helpers read unit state and the journal of one boot.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import tomllib
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # the suite runs on the system Python (3.11 on Debian 12); 3.10 for the type check
+    import tomli as tomllib
 
 from support import REPO_ROOT
 from support.nspawn import BootedHost
