@@ -35,8 +35,8 @@ COMPLETIONS = {
 }
 
 
-def stage(venv: Path, root: Path, version: str, epoch: int) -> list[Path]:
-    """Write the man page and the completion scripts under ``root``; return their paths."""
+def stage(venv: Path, root: Path, version: str, epoch: int) -> None:
+    """Write the man page and the completion scripts under ``root`` (the staging root)."""
     run(
         [
             venv / "bin" / "python",
@@ -50,9 +50,9 @@ def stage(venv: Path, root: Path, version: str, epoch: int) -> list[Path]:
             "--epoch",
             str(epoch),
         ],
+        # Only packaging/ added: juice itself must come from the staged venv.
         env={"PYTHONPATH": str(PACKAGING), "PYTHONDONTWRITEBYTECODE": "1"},
     )
-    return [root / MAN_PAGE, *(root / path for path in COMPLETIONS.values())]
 
 
 def write(root: Path, version: str, epoch: int) -> None:
