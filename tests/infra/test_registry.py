@@ -34,6 +34,20 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SigningKey,
     theirs.stop_agent()
 
 
+@pytest.fixture
+def hosts(tmp_path: Path) -> Iterator[list[ClientConfig]]:
+    """Collects the simulated hosts of a test and removes their podman stores after it."""
+    made: list[ClientConfig] = []
+    yield made
+    for host in made:
+        host.remove_store()
+
+
+def host(hosts: list[ClientConfig], config: ClientConfig) -> ClientConfig:
+    hosts.append(config)
+    return config
+
+
 def tiny_image(host: ClientConfig, directory: Path, tag: str, content: str) -> str:
     """Import a one-file image into `host`'s store; return its ID."""
     directory.mkdir(parents=True)
@@ -44,12 +58,15 @@ def tiny_image(host: ClientConfig, directory: Path, tag: str, content: str) -> s
 
 
 def test_a_signed_image_reaches_another_store_with_its_id(
-    registry: tuple[Registry, Path, str], keys: tuple[SigningKey, SigningKey], tmp_path: Path
+    registry: tuple[Registry, Path, str],
+    keys: tuple[SigningKey, SigningKey],
+    tmp_path: Path,
+    hosts: list[ClientConfig],
 ) -> None:
     reg, lookaside, url = registry
     ours, _ = keys
-    build = ClientConfig.create(tmp_path / "build", reg, lookaside, signer=ours)
-    lab = ClientConfig.create(tmp_path / "lab", reg, lookaside, url, trusted=ours)
+    build = host(hosts, ClientConfig.create(tmp_path / "build", reg, lookaside, signer=ours))
+    lab = host(hosts, ClientConfig.create(tmp_path / "lab", reg, lookaside, url, trusted=ours))
     image_id = tiny_image(build, tmp_path / "img", "localhost/tiny:1", "signed")
     target = reg.reference("juice/signed", "1")
 
@@ -63,12 +80,15 @@ def test_a_signed_image_reaches_another_store_with_its_id(
 
 
 def test_a_host_that_requires_signatures_refuses_unsigned_and_foreign_ones(
-    registry: tuple[Registry, Path, str], keys: tuple[SigningKey, SigningKey], tmp_path: Path
+    registry: tuple[Registry, Path, str],
+    keys: tuple[SigningKey, SigningKey],
+    tmp_path: Path,
+    hosts: list[ClientConfig],
 ) -> None:
     reg, lookaside, url = registry
     ours, theirs = keys
-    build = ClientConfig.create(tmp_path / "build", reg, lookaside, signer=theirs)
-    lab = ClientConfig.create(tmp_path / "lab", reg, lookaside, url, trusted=ours)
+    build = host(hosts, ClientConfig.create(tmp_path / "build", reg, lookaside, signer=theirs))
+    lab = host(hosts, ClientConfig.create(tmp_path / "lab", reg, lookaside, url, trusted=ours))
     tiny_image(build, tmp_path / "img", "localhost/tiny:2", "unsigned")
     build.podman("push", "localhost/tiny:2", reg.reference("juice/unsigned", "1"))
     build.podman("push", "--sign-by", theirs.fingerprint, "localhost/tiny:2",
@@ -76,20 +96,21 @@ def test_a_host_that_requires_signatures_refuses_unsigned_and_foreign_ones(
 
     with pytest.raises(RootCommandError, match="A signature was required, but no signature"):
         lab.podman("pull", "-q", reg.reference("juice/unsigned", "1"))
-    with pytest.raises(
-        RootCommandError, match=r"(?i)invalid GPG signature|not trusted|unknown key"
-    ):
+    with pytest.raises(RootCommandError, match="Source image rejected: Invalid GPG signature"):
         lab.podman("pull", "-q", reg.reference("juice/foreign", "1"))
     assert lab.podman("images", "-q").stdout.strip() == ""
 
 
 def test_a_tampered_signature_is_refused(
-    registry: tuple[Registry, Path, str], keys: tuple[SigningKey, SigningKey], tmp_path: Path
+    registry: tuple[Registry, Path, str],
+    keys: tuple[SigningKey, SigningKey],
+    tmp_path: Path,
+    hosts: list[ClientConfig],
 ) -> None:
     reg, lookaside, url = registry
     ours, _ = keys
-    build = ClientConfig.create(tmp_path / "build", reg, lookaside, signer=ours)
-    lab = ClientConfig.create(tmp_path / "lab", reg, lookaside, url, trusted=ours)
+    build = host(hosts, ClientConfig.create(tmp_path / "build", reg, lookaside, signer=ours))
+    lab = host(hosts, ClientConfig.create(tmp_path / "lab", reg, lookaside, url, trusted=ours))
     tiny_image(build, tmp_path / "img", "localhost/tiny:3", "tampered")
     target = reg.reference("juice/tampered", "1")
     build.podman("push", "--sign-by", ours.fingerprint, "localhost/tiny:3", target)
@@ -98,6 +119,6 @@ def test_a_tampered_signature_is_refused(
     data[len(data) // 2] ^= 0xFF
     signature.write_bytes(bytes(data))
 
-    with pytest.raises(RootCommandError, match=r"(?i)signature"):
+    with pytest.raises(RootCommandError, match="Source image rejected"):
         lab.podman("pull", "-q", target)
     assert lab.podman("images", "-q").stdout.strip() == ""

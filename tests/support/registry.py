@@ -304,6 +304,14 @@ class ClientConfig:
             env["GNUPGHOME"] = str(self.gnupg_home)
         return env
 
+    def remove_store(self) -> None:
+        """Remove this host's images and podman store (its overlay mount included)."""
+        self.podman("rmi", "--all", "--force", check=False)
+        graph = self.storage_conf.parent / "store/graph"
+        for mount in (graph / "overlay", graph):
+            subprocess.run(["umount", "--lazy", str(mount)], capture_output=True, check=False)
+        shutil.rmtree(self.storage_conf.parent / "store", ignore_errors=True)
+
     def podman(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run podman as this host."""
         return run(["podman", *args], env=self.env(), check=check)
