@@ -42,7 +42,7 @@ def test_a_wheel_that_is_not_a_zip_is_refused(host: JuiceHost) -> None:
     result = host.run("env", "render")
     assert result.exit_code == 1
     assert "is not a wheel" in result.stderr
-    assert not host.paths.envs_dir.exists()
+    assert host.generated() == []
 
 
 def test_unreadable_wheel_is_an_error_not_a_broken_build(host: JuiceHost) -> None:
@@ -52,7 +52,7 @@ def test_unreadable_wheel_is_an_error_not_a_broken_build(host: JuiceHost) -> Non
     result = host.run("env", "render")
     assert result.exit_code == 1
     assert "cannot be read" in result.stderr
-    assert not host.paths.envs_dir.exists()
+    assert host.generated() == []
 
 
 def test_list_shows_whose_config_each_environment_uses(host: JuiceHost) -> None:

@@ -13,7 +13,7 @@ import tomli_w
 from rich.console import Console
 
 from orangeqs.juice import versioning
-from orangeqs.juice.host.files import exclusive_lock
+from orangeqs.juice.host.files import HostError, exclusive_lock, host_error
 from orangeqs.juice.host.podman import PodmanError
 from orangeqs.juice.host.systemd import SystemctlError
 from orangeqs.juice.host.tools import ToolMissingError, WheelError, render_tools
@@ -44,9 +44,24 @@ def _errors() -> Iterator[None]:
     except (ConfigError, ModeError) as error:
         err.print(f"juice: {error}", markup=False)
         sys.exit(EXIT_BAD_INPUT)
-    except (ToolMissingError, WheelError, SystemctlError, PodmanError) as error:
+    except (ToolMissingError, WheelError, SystemctlError, PodmanError, HostError) as error:
         err.print(f"juice: {error}", markup=False)
         sys.exit(EXIT_FAILED)
+    except OSError as error:
+        # A host problem no adapter anticipated: still one line naming the path.
+        err.print(f"juice: {host_error(error)}", markup=False)
+        sys.exit(EXIT_FAILED)
+
+
+def _lock_timeout_option(command: F) -> F:
+    return click.option(
+        "--lock-timeout",
+        type=click.FloatRange(min=0),
+        envvar="JUICE_LOCK_TIMEOUT",
+        default=None,
+        help="Give up (exit 1, nothing written) when another juice process holds the lock "
+        "this many seconds [default: wait without limit; env JUICE_LOCK_TIMEOUT].",
+    )(command)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
@@ -132,8 +147,11 @@ def env_list(paths: HostPaths, as_json: bool) -> None:
 @env.command("render")
 @click.argument("names", nargs=-1)
 @click.option("--all", "render_all", is_flag=True, help="Render every environment (the default).")
+@_lock_timeout_option
 @click.pass_obj
-def env_render(paths: HostPaths, names: tuple[str, ...], render_all: bool) -> None:
+def env_render(
+    paths: HostPaths, names: tuple[str, ...], render_all: bool, lock_timeout: float | None
+) -> None:
     """Write the files and units of the environments NAMES (default: all) without building.
 
     Files go to /var/juice/envs/<name>/ (pyproject.toml, Containerfile), units to
@@ -141,11 +159,17 @@ def env_render(paths: HostPaths, names: tuple[str, ...], render_all: bool) -> No
     """
     if names and render_all:
         raise click.UsageError("give environment names or --all, not both")
-    with _errors():
+    # The lock is held from before reading the configuration until the last write: a
+    # build under way must not see its files change beneath it, and a render that read
+    # an older configuration must not write over a newer one's files.
+    with (
+        _errors(),
+        exclusive_lock(paths.lock_file, lambda: _say_waiting(paths), lock_timeout),
+    ):
         plan = make_plan(paths, render_tools(), list(names) or None)
-        # A build under way must not see its files change beneath it.
-        with exclusive_lock(paths.lock_file, lambda: _say_waiting(paths)):
-            report = write_plan(plan, paths)
+        report = write_plan(plan, paths)
+    for path, why in report.left_alone:
+        err.print(f"juice: warning: left alone {path}: {why}", markup=False)
     for path in report.changed:
         click.echo(f"wrote {path}")
     for path in report.removed:
@@ -185,6 +209,7 @@ def env_render(paths: HostPaths, names: tuple[str, ...], render_all: bool) -> No
     help="plain: one line per event, no live display (logs, maintainer scripts); "
     "auto: a live display too on an interactive terminal.",
 )
+@_lock_timeout_option
 @click.pass_obj
 def env_build(
     paths: HostPaths,
@@ -193,6 +218,7 @@ def env_build(
     jobs: int,
     mode: str,
     progress: str,
+    lock_timeout: float | None,
 ) -> None:
     """Render and build environment images.
 
@@ -204,7 +230,7 @@ def env_build(
     """
     if names and build_all:
         raise click.UsageError("give environment names or --all, not both")
-    request = BuildRequest(list(names), build_all, jobs, Mode(mode))
+    request = BuildRequest(list(names), build_all, jobs, Mode(mode), lock_timeout)
     with _errors():
         # plain: no live display and no colour codes, also on the pty apt gives dpkg.
         console = out if progress == "auto" else Console(force_terminal=False, soft_wrap=True)
