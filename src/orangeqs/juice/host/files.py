@@ -101,10 +101,21 @@ def _holds(path: Path, data: bytes) -> bool:
         return False
     except OSError as error:
         if error.errno == errno.ENOTDIR:
-            raise host_error(error, path) from None
+            raise _file_in_the_way(path) from None
         if error.errno == errno.EISDIR:
             raise HostError(path, "is a directory where juice writes a file") from None
         raise host_error(error, path) from None
+
+
+def _file_in_the_way(path: Path) -> HostError:
+    """The error for a path below a file: name that file, the one to move away."""
+    for parent in reversed(path.parents):
+        if parent.exists() and not parent.is_dir():
+            return HostError(parent, _FILE_IN_THE_WAY)
+    return HostError(path, os.strerror(errno.ENOTDIR))
+
+
+_FILE_IN_THE_WAY = "is a file where juice needs a directory; move it away"
 
 
 def _make_parents(directory: Path, created: list[Path]) -> None:
@@ -115,7 +126,7 @@ def _make_parents(directory: Path, created: list[Path]) -> None:
         missing.append(probe)
         probe = probe.parent
     if probe.exists() and not probe.is_dir():
-        raise HostError(probe, "is a file where juice needs a directory; move it away")
+        raise HostError(probe, _FILE_IN_THE_WAY)
     for path in reversed(missing):
         try:
             path.mkdir()
