@@ -20,6 +20,7 @@ import pytest
 from juice_host import MINIMAL, JuiceHost
 
 JUICE = Path(sys.executable).parent / "juice"
+AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 SERVICES = MINIMAL + "[services.a]\ncommand = ['true']\n"
 # About 300 kB of Containerfile: more than the small disk below holds.
 _PADDING = "x" * 90
@@ -118,8 +119,7 @@ def test_a_non_root_user_without_root_option_is_told_why(tmp_path: Path) -> None
         env = {**os.environ, "JUICE_CONFIG_DIR": str(config), "HOME": "/nonexistent"}
         env.pop("JUICE_ROOT", None)
         result = subprocess.run(
-            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", str(JUICE)]
-            + ["env", "render"],
+            [*AS_NOBODY, str(JUICE), "env", "render"],
             env=env,
             capture_output=True,
             text=True,
@@ -142,7 +142,7 @@ def test_a_file_where_the_unit_directory_should_be(host: JuiceHost) -> None:
     host.paths.unit_dir.write_text("not a directory\n")
     result = host.run("env", "render")
     assert result.exit_code == 1
-    assert_one_message(result.stderr, host.paths.unit_dir, "is a file where juice needs a directory")
+    assert_one_message(result.stderr, host.paths.unit_dir, "is a file where juice needs a dir")
     assert host.generated() == [], "the environment files went again"
 
 
@@ -177,9 +177,7 @@ def test_a_directory_where_a_generated_file_should_be(host: JuiceHost) -> None:
     before = host.tree()
     result = host.run("env", "render")
     assert result.exit_code == 1
-    assert_one_message(
-        result.stderr, host.paths.env_dir("a") / "Containerfile", "is a directory"
-    )
+    assert_one_message(result.stderr, host.paths.env_dir("a") / "Containerfile", "is a directory")
     assert host.tree() == before
 
 
