@@ -176,3 +176,21 @@ def test_each_warning_is_given_once(host: JuiceHost) -> None:
     result = host.run("env", "render")
     lines = [line for line in result.stderr.splitlines() if "left alone" in line]
     assert len(lines) == len(set(lines)) == 1
+
+
+def test_config_validate_names_what_render_would_leave_alone(host: JuiceHost) -> None:
+    host.write_config(MINIMAL + "[services.a]\n")
+    host.paths.unit_dir.mkdir(parents=True)
+    masked = host.paths.unit_dir / "juice-singleuser-build.service"
+    masked.symlink_to(os.devnull)
+    admins = host.paths.envs_dir / "notes"
+    admins.mkdir(parents=True)
+    host.paths.env_dir("a").symlink_to(admins)
+
+    result = host.run("config", "validate")
+
+    assert result.exit_code == 0, "the configuration itself is fine"
+    assert f"left alone {masked}: masked" in result.stderr
+    assert f"left alone {admins}: not made by juice" in result.stderr
+    assert f"render will refuse: {host.paths.env_dir('a')} is a symbolic link" in result.stderr
+    assert host.generated() == [host.paths.env_dir("a"), admins], "validate writes nothing"

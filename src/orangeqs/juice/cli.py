@@ -20,7 +20,7 @@ from orangeqs.juice.host.tools import ToolMissingError, WheelError, render_tools
 from orangeqs.juice.orchestration.building import BuildRequest, Mode, ModeError, build
 from orangeqs.juice.orchestration.planning import make_plan
 from orangeqs.juice.orchestration.status import ImageState, image_status
-from orangeqs.juice.orchestration.writing import write_plan
+from orangeqs.juice.orchestration.writing import survey, write_plan
 from orangeqs.juice.paths import HostPaths
 from orangeqs.juice.reporting import ConsoleReporter, summarize
 from orangeqs.juice.settings import ConfigError, load_settings
@@ -274,6 +274,12 @@ def config_validate(paths: HostPaths) -> None:
     """Check the configuration; exit status 2 and the reasons if it is not usable."""
     with _errors():
         plan = make_plan(paths, render_tools())
+        # The host too: what render would leave alone, or refuse to write into.
+        found = survey(plan, paths)
+    for path, why in found.left_alone:
+        err.print(f"juice: warning: left alone {path}: {why}", markup=False)
+    for blocked, why in found.blocked:
+        err.print(f"juice: warning: render will refuse: {blocked} {why}", markup=False)
     files = ", ".join(str(path) for path in plan.loaded.files)
     click.echo(f"configuration is valid: {len(plan.all_names)} environment(s) from {files}")
 

@@ -40,78 +40,100 @@ class WriteReport:
         return any(path.endswith(".service") for path in self.changed + self.removed)
 
 
+@dataclass
+class Survey:
+    """What a write of the plan would do, found by reading the host only."""
+
+    writes: list[FileWrite] = field(default_factory=list)
+    # Generated directories and units of environments no longer configured.
+    stale: list[Path] = field(default_factory=list)
+    left_alone: list[tuple[str, str]] = field(default_factory=list)
+    masked: list[str] = field(default_factory=list)
+    # Directories of configured environments that are not juice's: nothing is written.
+    blocked: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def survey(plan: Plan, paths: HostPaths) -> Survey:
+    """Decide, by reading the host, what to write, what to remove and what to leave alone.
+
+    Also what `juice config validate` reports about the host.
+    """
+    found = Survey()
+    for environment in plan.environments:
+        _survey_environment(environment, paths, found)
+    _survey_stale(plan.all_names, plan.all_units, paths, found)
+    return found
+
+
 def write_plan(plan: Plan, paths: HostPaths) -> WriteReport:
     """Write the plan's files and remove those of environments no longer configured.
 
     Every file is written or none is (HostError then, the previous files intact);
-    stale directories and units are removed only after that.
+    stale directories and units are removed only after that. A masked unit stays
+    masked; an environment directory that is not juice's (a link, an administrator's
+    directory) stops the whole write with HostError.
     """
-    report = write_environments(plan.environments, paths)
-    remove_stale(plan.all_names, plan.all_units, paths, report)
-    return report
-
-
-def write_environments(environments: list[RenderedEnvironment], paths: HostPaths) -> WriteReport:
-    """Write every rendered file, all or nothing; unchanged files are left alone.
-
-    Everything was rendered (and validated) before this is called, so a bad config
-    never leaves some files written and others not. A masked unit stays masked; an
-    environment directory that is not juice's (a link, an administrator's directory)
-    stops the whole write with HostError.
-    """
-    report = WriteReport()
-    writes: list[FileWrite] = []
-    for environment in environments:
-        env_dir = paths.env_dir(environment.spec.name)
-        writes += _directory_writes(env_dir, environment.files)
-        for name, text in environment.units.items():
-            unit = paths.unit_dir / name
-            owner = unit_owner(unit)
-            if owner in (Owner.ABSENT, Owner.JUICE):
-                writes.append(FileWrite(unit, text.encode("utf-8")))
-                continue
-            if name == environment.spec.build_unit:
-                report.masked.append(environment.spec.name)
-                why = f"{owner.value}; environment {environment.spec.name} is skipped, not built"
-            else:
-                why = f"{owner.value}; juice does not replace it"
-            report.left_alone.append((str(unit), why))
+    found = survey(plan, paths)
+    if found.blocked:
+        path, reason = found.blocked[0]
+        raise HostError(path, reason)
     # Mount sources must exist, or podman refuses the volume.
     for directory in (paths.shared_dir, paths.run_dir, paths.envs_dir):
         try:
             directory.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise host_error(error, directory) from None
-    changed = write_all(writes)
-    report.changed = [str(path) for path in changed if path.name != GENERATED_DIR_STAMP]
-    report.unchanged = [
-        str(write.path)
-        for write in writes
-        if write.path not in changed and write.path.name != GENERATED_DIR_STAMP
-    ]
+    changed = write_all(found.writes)
+    report = WriteReport(left_alone=found.left_alone, masked=found.masked)
+    for write in found.writes:
+        if write.path.name != GENERATED_DIR_STAMP:
+            (report.changed if write.path in changed else report.unchanged).append(str(write.path))
+    for path in found.stale:
+        is_unit = path.parent == paths.unit_dir
+        _remove(path, path.unlink if is_unit else functools.partial(shutil.rmtree, path))
+        report.removed.append(str(path))
     return report
 
 
-def _directory_writes(env_dir: Path, files: dict[str, str]) -> list[FileWrite]:
+def _survey_environment(environment: RenderedEnvironment, paths: HostPaths, found: Survey) -> None:
+    spec = environment.spec
+    env_dir = paths.env_dir(spec.name)
     owner = directory_owner(env_dir)
-    if owner not in (Owner.ABSENT, Owner.JUICE, Owner.JUICE_UNSTAMPED):
-        raise HostError(
-            env_dir,
-            f"is {owner.value}, where juice writes this environment's files; juice "
-            "never writes through or into it: move it away and run the command again",
+    if owner in (Owner.ABSENT, Owner.JUICE, Owner.JUICE_UNSTAMPED):
+        found.writes += [
+            FileWrite(env_dir / name, text.encode("utf-8"))
+            for name, text in environment.files.items()
+        ]
+        # New and adopted directories get the stamp, written with the files.
+        found.writes.append(FileWrite(env_dir / GENERATED_DIR_STAMP, STAMP_TEXT.encode("utf-8")))
+    else:
+        found.blocked.append(
+            (
+                env_dir,
+                f"is {owner.value}, where juice writes this environment's files; juice "
+                "never writes through or into it: move it away and run the command again",
+            )
         )
-    writes = [FileWrite(env_dir / name, text.encode("utf-8")) for name, text in files.items()]
-    # New and adopted directories get the stamp; it is written last, after the files.
-    writes.append(FileWrite(env_dir / GENERATED_DIR_STAMP, STAMP_TEXT.encode("utf-8")))
-    return writes
+    for name, text in environment.units.items():
+        unit = paths.unit_dir / name
+        owner = unit_owner(unit)
+        if owner in (Owner.ABSENT, Owner.JUICE):
+            found.writes.append(FileWrite(unit, text.encode("utf-8")))
+            continue
+        if name == spec.build_unit:
+            found.masked.append(spec.name)
+            why = f"{owner.value}; environment {spec.name} is skipped, not built"
+        else:
+            why = f"{owner.value}; juice does not replace it"
+        found.left_alone.append((str(unit), why))
 
 
-def remove_stale(names: list[str], units: list[str], paths: HostPaths, report: WriteReport) -> None:
-    """Remove generated directories and units that no configured environment owns.
+def _survey_stale(names: list[str], units: list[str], paths: HostPaths, found: Survey) -> None:
+    """Find generated directories and units that no configured environment owns.
 
-    Only what juice made goes: units whose first line is juice's marker, and stamped
+    Only what juice made is stale: units whose first line is juice's marker, and stamped
     directories (or unstamped ones holding only juice's files, from an earlier juice).
-    Anything else is recorded in `report.left_alone`. Images stay (``podman rmi``).
+    Anything else is left alone. Images stay (``podman rmi``).
     """
     if paths.unit_dir.is_dir():
         for unit in sorted(paths.unit_dir.glob(f"{IMAGE_PREFIX}*.service")):
@@ -119,10 +141,9 @@ def remove_stale(names: list[str], units: list[str], paths: HostPaths, report: W
                 continue
             owner = unit_owner(unit)
             if owner is Owner.JUICE:
-                _remove(unit, unit.unlink)
-                report.removed.append(str(unit))
+                found.stale.append(unit)
             else:
-                report.left_alone.append((str(unit), f"{owner.value}; not juice's"))
+                found.left_alone.append((str(unit), f"{owner.value}; not juice's"))
     if not paths.envs_dir.is_dir():
         return
     for entry in sorted(paths.envs_dir.iterdir()):
@@ -130,10 +151,9 @@ def remove_stale(names: list[str], units: list[str], paths: HostPaths, report: W
             continue  # juice's lock files, and the configured environments
         owner = directory_owner(entry)
         if owner in (Owner.JUICE, Owner.JUICE_UNSTAMPED):
-            _remove(entry, functools.partial(shutil.rmtree, entry))
-            report.removed.append(str(entry))
+            found.stale.append(entry)
         else:
-            report.left_alone.append((str(entry), f"{owner.value}; not juice's"))
+            found.left_alone.append((str(entry), f"{owner.value}; not juice's"))
 
 
 def _remove(path: Path, remove: Callable[[], None]) -> None:
