@@ -201,3 +201,16 @@ def test_a_directory_where_the_lock_file_should_be(host: JuiceHost, verb: list[s
     assert result.exit_code == 1
     assert_one_message(result.stderr, host.paths.lock_file, "Is a directory")
     assert host.generated() == []
+
+
+def test_a_symlink_where_the_lock_file_should_be_is_not_followed(
+    host: JuiceHost, tmp_path: Path
+) -> None:
+    host.write_config(SERVICES)
+    target = tmp_path / "not-juices"
+    host.paths.envs_dir.mkdir(parents=True)
+    host.paths.lock_file.symlink_to(target)
+    result = host.run("env", "render")
+    assert result.exit_code == 1
+    assert_one_message(result.stderr, host.paths.lock_file, "symbolic link where juice keeps its own file")
+    assert not target.exists()

@@ -37,6 +37,8 @@ def host_error(error: OSError, path: Path | str | None = None) -> HostError:
         reason += " (run as root, or move every path with --root DIR)"
     elif error.errno == errno.ENOSPC:
         reason += " (free space there and run the command again)"
+    elif error.errno == errno.ELOOP:
+        reason += " (a symbolic link where juice keeps its own file; move it away)"
     elif error.errno == errno.EROFS:
         reason += " (remount it read-write, or move every path with --root DIR)"
     return HostError(where, reason)
@@ -193,7 +195,9 @@ def exclusive_lock(
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle = path.open("a")
+        # Never through a link: the lock file is juice's own, in juice's own directory.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
+        handle = os.fdopen(os.open(path, flags, 0o644), "a")
     except OSError as error:
         raise host_error(error, error.filename or path) from None
     with handle:
