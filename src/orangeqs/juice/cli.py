@@ -100,8 +100,10 @@ def main(ctx: click.Context, config_dir: str | None, root: str | None, show_vers
       juice env build            rebuild what changed
       juice env build --all      rebuild everything (e.g. after an upgrade)
 
-    Exit status: 0 success, 1 a build or a host command failed, 2 bad configuration
-    or usage.
+    Exit status: 0 success, 1 a build, a host command or the host failed (a read-only
+    or full disk, permissions, the lock not free within --lock-timeout), 2 bad
+    configuration or usage. Juice touches only what it created and marked; anything
+    else in its directories is left alone, with a warning.
     """
     ctx.obj = HostPaths.from_environment(root, config_dir)
     if show_version:
