@@ -88,13 +88,19 @@ def test_a_waiting_process_reads_the_configuration_only_once_it_holds_the_lock(
     assert_exactly_rendered_from_new(host)
 
 
-def test_two_renders_started_a_moment_apart_leave_no_mixture(host: JuiceHost) -> None:
+@pytest.mark.parametrize("verb", [["env", "render"], ["env", "build", "--all", "--mode", "direct"]])
+def test_two_processes_started_a_moment_apart_leave_no_mixture(
+    host: JuiceHost,
+    fake_podman: Path,  # noqa: F811
+    verb: list[str],
+) -> None:
+    """The outcome the issue names; the test above pins the cause down deterministically."""
     for _ in range(3):
         replace_config(host, OLD)
         assert host.run("env", "render").exit_code == 0
-        first = juice(host, "env", "render")
+        first = juice(host, *verb)
         replace_config(host, NEW)
-        second = juice(host, "env", "render")
+        second = juice(host, *verb)
         for process in (first, second):
             out, _ = process.communicate(timeout=60)
             assert process.returncode == 0, out
