@@ -8,6 +8,7 @@ reported once as a warning naming it.
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 from juice_host import MINIMAL, JuiceHost
@@ -124,19 +125,26 @@ def test_a_configured_environment_whose_directory_is_not_juices_is_refused(
     assert host.generated() == [host.paths.env_dir("a")], "nothing written, also elsewhere"
 
 
+def systemctl(host: JuiceHost, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real systemctl, offline on the host tree (``--root``): no running systemd."""
+    return subprocess.run(
+        ["systemctl", f"--root={host.root}", *args], capture_output=True, text=True, check=False
+    )
+
+
 def test_a_masked_unit_stays_masked_and_its_environment_is_not_built(
     host: JuiceHost,
     fake_podman: Path,  # noqa: F811
 ) -> None:
     host.write_config(MINIMAL + "[services.a]\n")
     host.paths.unit_dir.mkdir(parents=True)
+    assert systemctl(host, "mask", "juice-a-build.service").returncode == 0
     masked = host.paths.unit_dir / "juice-a-build.service"
-    masked.symlink_to(os.devnull)  # what `systemctl mask` makes
 
     result = host.run("env", "build", "--all", "--mode", "direct", "--progress", "plain")
 
     assert result.exit_code == 0, result.output
-    assert masked.is_symlink() and str(masked.readlink()) == os.devnull
+    assert systemctl(host, "is-enabled", "juice-a-build.service").stdout == "masked\n"
     assert f"left alone {masked}: masked" in result.output
     assert "environment a is skipped, not built" in result.output
     built = [call[-1] for call in calls(fake_podman) if call[0] == "build"]
@@ -146,13 +154,13 @@ def test_a_masked_unit_stays_masked_and_its_environment_is_not_built(
 def test_a_masked_unit_of_a_removed_environment_is_not_removed(host: JuiceHost) -> None:
     host.write_config(MINIMAL)
     host.paths.unit_dir.mkdir(parents=True)
+    assert systemctl(host, "mask", "juice-gone-build.service").returncode == 0
     masked = host.paths.unit_dir / "juice-gone-build.service"
-    masked.symlink_to(os.devnull)
 
     result = host.run("env", "render")
 
     assert result.exit_code == 0
-    assert masked.is_symlink()
+    assert systemctl(host, "is-enabled", "juice-gone-build.service").stdout == "masked\n"
     assert f"left alone {masked}: masked" in result.stderr
 
 
