@@ -93,6 +93,11 @@ def write_all(writes: list[FileWrite]) -> list[Path]:
     return [write.path for write in pending]
 
 
+def write_atomic(path: Path, text: str, mode: int = 0o644) -> bool:
+    """Write one file atomically; return False when it already held exactly that text."""
+    return bool(write_all([FileWrite(path, text.encode("utf-8"), mode)]))
+
+
 def _holds(path: Path, data: bytes) -> bool:
     # A symlink is never "unchanged": writing replaces the link, never its target.
     if path.is_symlink():
