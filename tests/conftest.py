@@ -14,6 +14,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 from support.nspawn import BootedHost
 from support.podman import ensure_base_image
 from support.podman import podman_env as _podman_env
+from support.skip_policy import register as register_skip_policy
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A skipped test fails the run unless allowed (tests/support/skip_policy.py)."""
+    register_skip_policy(config)
 
 
 @pytest.fixture(scope="session")

@@ -31,12 +31,22 @@ class JuiceHost:
             main, ["--root", str(self.root), *args], env=env, catch_exceptions=False
         )
 
+    def generated(self) -> list[Path]:
+        """What juice wrote in the generated tree, apart from its lock file."""
+        if not self.paths.envs_dir.exists():
+            return []
+        return sorted(p for p in self.paths.envs_dir.iterdir() if p != self.paths.lock_file)
+
     def tree(self) -> dict[str, bytes]:
-        """Every file under the root (config included), for 'nothing written' checks."""
+        """Every file under the root (config included), for 'nothing written' checks.
+
+        The (empty) lock file is left out: it is taken before the configuration is read,
+        so even a refused render or build may create it.
+        """
         return {
             str(path.relative_to(self.root)): path.read_bytes()
             for path in sorted(self.root.rglob("*"))
-            if path.is_file()
+            if path.is_file() and path != self.paths.lock_file
         }
 
 

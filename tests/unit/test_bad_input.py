@@ -169,6 +169,86 @@ BASE = '[environments.default]\nbase_image = "debian:12"\n'
             "not valid TOML",
             id="bad TOML string",
         ),
+        pytest.param(
+            BASE + 'pyproject_toml_extra = { tool = "x" }\n',
+            "environments.default.pyproject_toml_extra",
+            "tool: must be a table, not a string",
+            id="extra tool not a table",
+        ),
+        pytest.param(
+            BASE + 'pyproject_toml_extra = { project = "x" }\n',
+            "environments.default.pyproject_toml_extra",
+            "project: must be a table, not a string",
+            id="extra project not a table",
+        ),
+        pytest.param(
+            BASE + 'pyproject_toml_extra = { tool = { uv = "x" } }\n',
+            "environments.default.pyproject_toml_extra",
+            "tool.uv: must be a table, not a string",
+            id="extra tool.uv not a table",
+        ),
+        pytest.param(
+            BASE + 'pyproject_toml_extra = { tool = { uv = { sources = "x" } } }\n',
+            "environments.default.pyproject_toml_extra",
+            "tool.uv.sources: must be a table",
+            id="extra sources not a table",
+        ),
+        pytest.param(
+            BASE + 'pyproject_toml_extra = { tool = { uv = { sources = { lab = "x" } } } }\n',
+            "environments.default.pyproject_toml_extra",
+            "tool.uv.sources.lab: must be a table or a list of tables",
+            id="extra source entry not a table",
+        ),
+        pytest.param(
+            BASE + 'pyproject_toml_extra = { tool = { uv = { index = { url = "x" } } } }\n',
+            "environments.default.pyproject_toml_extra",
+            "tool.uv.index: must be a list",
+            id="extra index not a list",
+        ),
+        pytest.param(
+            BASE + "pyproject_toml_extra = { tool = { black = 1 } }\n",
+            "environments.default.pyproject_toml_extra",
+            "tool.black: must be a table",
+            id="extra other tool not a table",
+        ),
+        pytest.param(
+            BASE + "pyproject_toml_extra = { tools = {} }\n",
+            "environments.default.pyproject_toml_extra",
+            "tools: not a pyproject.toml table",
+            id="extra unknown top-level table",
+        ),
+        pytest.param(
+            BASE + 'pyproject_toml_extra = { project = { version = "2" } }\n',
+            "environments.default.pyproject_toml_extra",
+            "project.version, which juice writes itself",
+            id="extra project.version",
+        ),
+        pytest.param(
+            BASE + 'pyproject_toml_extra = { project = { requires-python = ">=3" } }\n',
+            "environments.default.pyproject_toml_extra",
+            "project.requires-python, which juice writes",
+            id="extra requires-python",
+        ),
+        pytest.param(
+            BASE
+            + 'pyproject_toml_extra = { project = { optional-dependencies = { a = "numpy" } } }\n',
+            "environments.default.pyproject_toml_extra",
+            "project.optional-dependencies.a: must be a list",
+            id="extra optional deps not a list",
+        ),
+        pytest.param(
+            BASE + "[environments.default.pyproject_toml_extra.tool.uv.sources]\n"
+            "Orangeqs_Juice_Core = { path = '/src' }\n",
+            "environments.default.pyproject_toml_extra",
+            "tool.uv.sources.Orangeqs_Juice_Core: juice chooses where orangeqs-juice-core",
+            id="extra source for the core",
+        ),
+        pytest.param(
+            BASE + 'pyproject_toml_extra = "[tool.uv]\\nsources = 3"\n',
+            "environments.default.pyproject_toml_extra",
+            "tool.uv.sources: must be a table, not a number",
+            id="extra TOML string of the wrong shape",
+        ),
     ],
 )
 def test_bad_config_is_refused_with_file_key_and_reason(

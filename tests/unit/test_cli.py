@@ -6,10 +6,11 @@ import json
 import shutil
 import subprocess
 import zipfile
+from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 from juice_host import MINIMAL, JuiceHost
+from test_building import fake_podman  # noqa: F401  (fixture)
 
 from orangeqs.juice import __version__
 from orangeqs.juice.cli import main
@@ -42,7 +43,7 @@ def test_a_wheel_that_is_not_a_zip_is_refused(host: JuiceHost) -> None:
     result = host.run("env", "render")
     assert result.exit_code == 1
     assert "is not a wheel" in result.stderr
-    assert not host.paths.envs_dir.exists()
+    assert host.generated() == []
 
 
 def test_unreadable_wheel_is_an_error_not_a_broken_build(host: JuiceHost) -> None:
@@ -52,18 +53,30 @@ def test_unreadable_wheel_is_an_error_not_a_broken_build(host: JuiceHost) -> Non
     result = host.run("env", "render")
     assert result.exit_code == 1
     assert "cannot be read" in result.stderr
-    assert not host.paths.envs_dir.exists()
+    assert host.generated() == []
 
 
-def test_list_shows_whose_config_each_environment_uses(host: JuiceHost) -> None:
-    host.write_config(
-        MINIMAL + "[services.a]\n[services.b.environment]\nbase_image = 'debian:12'\n"
-    )
+def test_list_shows_whose_config_each_environment_uses_and_its_image_state(
+    host: JuiceHost,
+    fake_podman: Path,  # noqa: F811  (podman at the adapter boundary, not the machine's)
+) -> None:
+    config = MINIMAL + "[services.a]\n[services.b.environment]\nbase_image = 'debian:12'\n"
+    host.write_config(config)
     rows = json.loads(host.run("env", "list", "--json").output)
-    assert [(row["name"], row["config"], row["image"]) for row in rows] == [
-        ("singleuser", "default", "localhost/juice-singleuser:latest"),
-        ("a", "default", "localhost/juice-a:latest"),
-        ("b", "own", "localhost/juice-b:latest"),
+    assert [(row["name"], row["config"], row["image"], row["state"]) for row in rows] == [
+        ("singleuser", "default", "localhost/juice-singleuser:latest", "not built"),
+        ("a", "default", "localhost/juice-a:latest", "not built"),
+        ("b", "own", "localhost/juice-b:latest", "not built"),
+    ]
+    assert host.run("env", "build", "a", "b", "--mode", "direct").exit_code == 0
+    host.write_config(config.replace("debian:12", "debian:13"))
+
+    rows = json.loads(host.run("env", "list", "--json").output)
+
+    assert [(row["name"], row["state"]) for row in rows] == [
+        ("singleuser", "not built"),
+        ("a", "up to date"),
+        ("b", "outdated"),
     ]
     table = host.run("env", "list").output.splitlines()
     assert table[0].split() == ["NAME", "IMAGE", "CONFIG", "STATE"]
@@ -88,8 +101,9 @@ def test_render_twice_changes_nothing(host: JuiceHost) -> None:
     assert host.tree() == tree
 
 
-@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is needed")
 def test_generated_units_pass_systemd_analyze_verify(host: JuiceHost) -> None:
+    # Never a skip: CI must verify the units (scripts/setup-host installs systemd).
+    assert shutil.which("systemd-analyze"), "systemd-analyze is needed: run scripts/setup-host"
     host.write_config(
         MINIMAL
         + "container.environment = { A = 'quote \" and $dollar and 100%' }\n"

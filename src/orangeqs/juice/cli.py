@@ -15,14 +15,14 @@ from rich.console import Console
 
 from orangeqs.juice import versioning
 from orangeqs.juice.environments.spec import plan_environments
-from orangeqs.juice.host.files import exclusive_lock
+from orangeqs.juice.host.files import HostError, exclusive_lock, host_error
 from orangeqs.juice.host.podman import PodmanError
 from orangeqs.juice.host.systemd import SystemctlError
 from orangeqs.juice.host.tools import ToolMissingError, WheelError, render_tools
 from orangeqs.juice.orchestration.building import BuildRequest, Mode, ModeError, build
 from orangeqs.juice.orchestration.planning import make_plan
 from orangeqs.juice.orchestration.status import ImageState, image_status
-from orangeqs.juice.orchestration.writing import write_plan
+from orangeqs.juice.orchestration.writing import survey, write_plan
 from orangeqs.juice.paths import HostPaths
 from orangeqs.juice.reporting import ConsoleReporter, summarize
 from orangeqs.juice.settings import ConfigError, load_settings
@@ -46,9 +46,24 @@ def _errors() -> Iterator[None]:
     except (ConfigError, ModeError) as error:
         err.print(f"juice: {error}", markup=False)
         sys.exit(EXIT_BAD_INPUT)
-    except (ToolMissingError, WheelError, SystemctlError, PodmanError) as error:
+    except (ToolMissingError, WheelError, SystemctlError, PodmanError, HostError) as error:
         err.print(f"juice: {error}", markup=False)
         sys.exit(EXIT_FAILED)
+    except OSError as error:
+        # A host problem no adapter anticipated: still one line naming the path.
+        err.print(f"juice: {host_error(error)}", markup=False)
+        sys.exit(EXIT_FAILED)
+
+
+def _lock_timeout_option(command: F) -> F:
+    return click.option(
+        "--lock-timeout",
+        type=click.FloatRange(min=0),
+        envvar="JUICE_LOCK_TIMEOUT",
+        default=None,
+        help="Give up (exit 1, nothing written) when another juice process holds the lock "
+        "this many seconds [default: wait without limit; env JUICE_LOCK_TIMEOUT].",
+    )(command)
 
 
 def _complete_environment_names(
@@ -109,8 +124,10 @@ def main(ctx: click.Context, config_dir: str | None, root: str | None, show_vers
       juice env build            rebuild what changed
       juice env build --all      rebuild everything (e.g. after an upgrade)
 
-    Exit status: 0 success, 1 a build or a host command failed, 2 bad configuration
-    or usage.
+    Exit status: 0 success, 1 a build, a host command or the host failed (a read-only
+    or full disk, permissions, the lock not free within --lock-timeout), 2 bad
+    configuration or usage. Juice touches only what it created and marked; anything
+    else in its directories is left alone, with a warning.
     """
     ctx.obj = HostPaths.from_environment(root, config_dir)
     if show_version:
@@ -156,8 +173,11 @@ def env_list(paths: HostPaths, as_json: bool) -> None:
 @env.command("render")
 @click.argument("names", nargs=-1, shell_complete=_complete_environment_names)
 @click.option("--all", "render_all", is_flag=True, help="Render every environment (the default).")
+@_lock_timeout_option
 @click.pass_obj
-def env_render(paths: HostPaths, names: tuple[str, ...], render_all: bool) -> None:
+def env_render(
+    paths: HostPaths, names: tuple[str, ...], render_all: bool, lock_timeout: float | None
+) -> None:
     """Write the files and units of the environments NAMES (default: all) without building.
 
     Files go to /var/juice/envs/<name>/ (pyproject.toml, Containerfile), units to
@@ -165,11 +185,17 @@ def env_render(paths: HostPaths, names: tuple[str, ...], render_all: bool) -> No
     """
     if names and render_all:
         raise click.UsageError("give environment names or --all, not both")
-    with _errors():
+    # The lock is held from before reading the configuration until the last write: a
+    # build under way must not see its files change beneath it, and a render that read
+    # an older configuration must not write over a newer one's files.
+    with (
+        _errors(),
+        exclusive_lock(paths.lock_file, lambda: _say_waiting(paths), lock_timeout),
+    ):
         plan = make_plan(paths, render_tools(), list(names) or None)
-        # A build under way must not see its files change beneath it.
-        with exclusive_lock(paths.lock_file, lambda: _say_waiting(paths)):
-            report = write_plan(plan, paths)
+        report = write_plan(plan, paths)
+    for path, why in report.left_alone:
+        err.print(f"juice: warning: left alone {path}: {why}", markup=False)
     for path in report.changed:
         click.echo(f"wrote {path}")
     for path in report.removed:
@@ -209,6 +235,7 @@ def env_render(paths: HostPaths, names: tuple[str, ...], render_all: bool) -> No
     help="plain: one line per event, no live display (logs, maintainer scripts); "
     "auto: a live display too on an interactive terminal.",
 )
+@_lock_timeout_option
 @click.pass_obj
 def env_build(
     paths: HostPaths,
@@ -217,6 +244,7 @@ def env_build(
     jobs: int,
     mode: str,
     progress: str,
+    lock_timeout: float | None,
 ) -> None:
     """Render and build environment images.
 
@@ -228,7 +256,7 @@ def env_build(
     """
     if names and build_all:
         raise click.UsageError("give environment names or --all, not both")
-    request = BuildRequest(list(names), build_all, jobs, Mode(mode))
+    request = BuildRequest(list(names), build_all, jobs, Mode(mode), lock_timeout)
     with _errors():
         # plain: no live display and no colour codes, also on the pty apt gives dpkg.
         console = out if progress == "auto" else Console(force_terminal=False, soft_wrap=True)
@@ -272,6 +300,12 @@ def config_validate(paths: HostPaths) -> None:
     """Check the configuration; exit status 2 and the reasons if it is not usable."""
     with _errors():
         plan = make_plan(paths, render_tools())
+        # The host too: what render would leave alone, or refuse to write into.
+        found = survey(plan, paths)
+    for path, why in found.left_alone:
+        err.print(f"juice: warning: left alone {path}: {why}", markup=False)
+    for blocked, why in found.blocked:
+        err.print(f"juice: warning: render will refuse: {blocked} {why}", markup=False)
     files = ", ".join(str(path) for path in plan.loaded.files)
     click.echo(f"configuration is valid: {len(plan.all_names)} environment(s) from {files}")
 

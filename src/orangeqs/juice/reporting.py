@@ -34,6 +34,9 @@ class ConsoleReporter:
     def removed(self, path: str) -> None:
         self._console.print(f"juice: removed {path} (its environment is no longer configured)")
 
+    def left_alone(self, path: str, why: str) -> None:
+        self._console.print(f"juice: warning: left alone {path}: {why}", markup=False)
+
     def planned(self, names: list[str], skipped: list[str]) -> None:
         self._total = len(names)
         if skipped:

@@ -69,6 +69,7 @@ class BuildReporter(Protocol):
     def mode(self, mode: Mode, reason: str) -> None: ...
     def waiting_for_lock(self, lock: Path) -> None: ...
     def removed(self, path: str) -> None: ...
+    def left_alone(self, path: str, why: str) -> None: ...
     def planned(self, names: list[str], skipped: list[str]) -> None: ...
     def started(self, name: str) -> None: ...
     def finished(self, result: BuildResult) -> None: ...
@@ -82,28 +83,40 @@ class BuildRequest:
     build_all: bool = False
     jobs: int = 2
     mode: Mode = Mode.AUTO
+    # Seconds to wait for another juice process's lock; None waits without limit.
+    lock_timeout: float | None = None
 
 
 def build(paths: HostPaths, request: BuildRequest, reporter: BuildReporter) -> list[BuildResult]:
     """Render, write the units, and build; every selected build runs to its end."""
-    # Plan first: a bad configuration is reported (exit 2) before podman is looked for
-    # or anything is written, the lock file included. When the build tools exist,
+    # One lock from before the configuration is read until the last write: a process
+    # that read an older configuration can never write over a newer one's files.
+    # Within it, a bad configuration is still reported (exit 2) before podman is looked
+    # for or anything but the lock file is written. When the build tools exist,
     # require_build_tools() finds the very paths the plan was rendered with.
-    plan = make_plan(paths, render_tools(), request.names or None)
-    tools = require_build_tools()
-    mode, reason = choose_mode(request.mode, paths)
-    with exclusive_lock(paths.lock_file, lambda: reporter.waiting_for_lock(paths.lock_file)):
+    with exclusive_lock(
+        paths.lock_file,
+        lambda: reporter.waiting_for_lock(paths.lock_file),
+        request.lock_timeout,
+    ):
+        plan = make_plan(paths, render_tools(), request.names or None)
+        tools = require_build_tools()
+        mode, reason = choose_mode(request.mode, paths)
         report = write_plan(plan, paths)
         for path in report.removed:
             reporter.removed(path)
+        for path, why in report.left_alone:
+            reporter.left_alone(path, why)
         if mode is Mode.SYSTEMD:
             # Always, so systemd also learns of unit changes when nothing is rebuilt.
             systemd.daemon_reload()
         reporter.mode(mode, reason)
-        targets = plan.environments
+        # A masked build unit is the administrator's word: that environment is not built.
+        buildable = [env for env in plan.environments if env.spec.name not in report.masked]
+        targets = buildable
         if not request.names and not request.build_all:
             targets = [env for env in targets if not _up_to_date(env, tools)]
-        skipped = [env.spec.name for env in plan.environments if env not in targets]
+        skipped = [env.spec.name for env in buildable if env not in targets]
         reporter.planned([env.spec.name for env in targets], skipped)
         if not targets:
             return []

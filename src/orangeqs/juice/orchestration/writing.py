@@ -1,27 +1,38 @@
-"""Writing a plan's files to the host: environment directories and unit files."""
+"""Writing a plan's files to the host: environment directories and unit files.
+
+Juice touches only what it owns (host/generated.py): everything else in the generated
+tree or the unit directory is left alone and reported, once per run, as a warning.
+"""
 
 from __future__ import annotations
 
+import functools
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from orangeqs.juice.environments.rendering import RenderedEnvironment
 from orangeqs.juice.environments.spec import IMAGE_PREFIX
-from orangeqs.juice.environments.units import UNIT_MARKER
-from orangeqs.juice.host.files import write_atomic
+from orangeqs.juice.host.files import FileWrite, HostError, host_error, write_all
+from orangeqs.juice.host.generated import STAMP_TEXT, Owner, directory_owner, unit_owner
 from orangeqs.juice.orchestration.planning import Plan
+from orangeqs.juice.ownership import GENERATED_DIR_STAMP
 from orangeqs.juice.paths import HostPaths
 
 
 @dataclass
 class WriteReport:
-    """Which files changed."""
+    """Which files changed, and what was left alone."""
 
     changed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     # Generated files of environments that are no longer configured.
     removed: list[str] = field(default_factory=list)
+    # Paths juice did not make, left as they are: (path, why it was left alone).
+    left_alone: list[tuple[str, str]] = field(default_factory=list)
+    # Environments whose build unit an administrator masked: not built.
+    masked: list[str] = field(default_factory=list)
 
     @property
     def units_changed(self) -> bool:
@@ -29,59 +40,124 @@ class WriteReport:
         return any(path.endswith(".service") for path in self.changed + self.removed)
 
 
+@dataclass
+class Survey:
+    """What a write of the plan would do, found by reading the host only."""
+
+    writes: list[FileWrite] = field(default_factory=list)
+    # Generated directories and units of environments no longer configured.
+    stale: list[Path] = field(default_factory=list)
+    left_alone: list[tuple[str, str]] = field(default_factory=list)
+    masked: list[str] = field(default_factory=list)
+    # Directories of configured environments that are not juice's: nothing is written.
+    blocked: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def survey(plan: Plan, paths: HostPaths) -> Survey:
+    """Decide, by reading the host, what to write, what to remove and what to leave alone.
+
+    Also what `juice config validate` reports about the host.
+    """
+    found = Survey()
+    for environment in plan.environments:
+        _survey_environment(environment, paths, found)
+    _survey_stale(plan.all_names, plan.all_units, paths, found)
+    return found
+
+
 def write_plan(plan: Plan, paths: HostPaths) -> WriteReport:
-    """Write the plan's files and remove those of environments no longer configured."""
-    report = write_environments(plan.environments, paths)
-    report.removed = remove_stale(plan.all_names, plan.all_units, paths)
-    return report
+    """Write the plan's files and remove those of environments no longer configured.
 
-
-def remove_stale(names: list[str], units: list[str], paths: HostPaths) -> list[str]:
-    """Remove generated directories and units that no configured environment owns.
-
-    Only what juice generated goes: units whose first line is juice's marker, and
-    directories in the generated tree. Images are left alone (``podman rmi`` them).
+    Every file is written or none is (HostError then, the previous files intact);
+    stale directories and units are removed only after that. A masked unit stays
+    masked; an environment directory that is not juice's (a link, an administrator's
+    directory) stops the whole write with HostError.
     """
-    removed: list[str] = []
-    if paths.unit_dir.is_dir():
-        for unit in sorted(paths.unit_dir.glob(f"{IMAGE_PREFIX}*.service")):
-            if unit.name not in units and _generated(unit):
-                unit.unlink()
-                removed.append(str(unit))
-    if paths.envs_dir.is_dir():
-        for directory in sorted(paths.envs_dir.iterdir()):
-            if (
-                directory.is_dir()
-                and not directory.name.startswith(".")
-                and (directory.name not in names)
-            ):
-                shutil.rmtree(directory)
-                removed.append(str(directory))
-    return removed
-
-
-def _generated(unit: Path) -> bool:
-    try:
-        with unit.open(encoding="utf-8") as handle:
-            return handle.readline().startswith(UNIT_MARKER)
-    except (OSError, UnicodeDecodeError):
-        return False
-
-
-def write_environments(environments: list[RenderedEnvironment], paths: HostPaths) -> WriteReport:
-    """Write every rendered file atomically; unchanged files are left alone.
-
-    Everything was rendered (and validated) before this is called, so a bad config
-    never leaves some files written and others not.
-    """
-    report = WriteReport()
+    found = survey(plan, paths)
+    if found.blocked:
+        path, reason = found.blocked[0]
+        raise HostError(path, reason)
     # Mount sources must exist, or podman refuses the volume.
     for directory in (paths.shared_dir, paths.run_dir, paths.envs_dir):
-        directory.mkdir(parents=True, exist_ok=True)
-    for environment in environments:
-        env_dir = paths.env_dir(environment.spec.name)
-        targets = [(env_dir / name, text) for name, text in environment.files.items()]
-        targets += [(paths.unit_dir / name, text) for name, text in environment.units.items()]
-        for path, text in targets:
-            (report.changed if write_atomic(path, text) else report.unchanged).append(str(path))
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise host_error(error, directory) from None
+    changed = write_all(found.writes)
+    report = WriteReport(left_alone=found.left_alone, masked=found.masked)
+    for write in found.writes:
+        if write.path.name != GENERATED_DIR_STAMP:
+            (report.changed if write.path in changed else report.unchanged).append(str(write.path))
+    for path in found.stale:
+        is_unit = path.parent == paths.unit_dir
+        _remove(path, path.unlink if is_unit else functools.partial(shutil.rmtree, path))
+        report.removed.append(str(path))
     return report
+
+
+def _survey_environment(environment: RenderedEnvironment, paths: HostPaths, found: Survey) -> None:
+    spec = environment.spec
+    env_dir = paths.env_dir(spec.name)
+    owner = directory_owner(env_dir)
+    if owner in (Owner.ABSENT, Owner.JUICE, Owner.JUICE_UNSTAMPED):
+        found.writes += [
+            FileWrite(env_dir / name, text.encode("utf-8"))
+            for name, text in environment.files.items()
+        ]
+        # New and adopted directories get the stamp, written with the files.
+        found.writes.append(FileWrite(env_dir / GENERATED_DIR_STAMP, STAMP_TEXT.encode("utf-8")))
+    else:
+        found.blocked.append(
+            (
+                env_dir,
+                f"is {owner.value}, where juice writes this environment's files; juice "
+                "never writes through or into it: move it away and run the command again",
+            )
+        )
+    for name, text in environment.units.items():
+        unit = paths.unit_dir / name
+        owner = unit_owner(unit)
+        if owner in (Owner.ABSENT, Owner.JUICE):
+            found.writes.append(FileWrite(unit, text.encode("utf-8")))
+            continue
+        if name == spec.build_unit:
+            found.masked.append(spec.name)
+            why = f"{owner.value}; environment {spec.name} is skipped, not built"
+        else:
+            why = f"{owner.value}; juice does not replace it"
+        found.left_alone.append((str(unit), why))
+
+
+def _survey_stale(names: list[str], units: list[str], paths: HostPaths, found: Survey) -> None:
+    """Find generated directories and units that no configured environment owns.
+
+    Only what juice made is stale: units whose first line is juice's marker, and stamped
+    directories (or unstamped ones holding only juice's files, from an earlier juice).
+    Anything else is left alone. Images stay (``podman rmi``).
+    """
+    if paths.unit_dir.is_dir():
+        for unit in sorted(paths.unit_dir.glob(f"{IMAGE_PREFIX}*.service")):
+            if unit.name in units:
+                continue
+            owner = unit_owner(unit)
+            if owner is Owner.JUICE:
+                found.stale.append(unit)
+            else:
+                found.left_alone.append((str(unit), f"{owner.value}; not juice's"))
+    if not paths.envs_dir.is_dir():
+        return
+    for entry in sorted(paths.envs_dir.iterdir()):
+        if entry.name.startswith(".") or entry.name in names:
+            continue  # juice's lock files, and the configured environments
+        owner = directory_owner(entry)
+        if owner in (Owner.JUICE, Owner.JUICE_UNSTAMPED):
+            found.stale.append(entry)
+        else:
+            found.left_alone.append((str(entry), f"{owner.value}; not juice's"))
+
+
+def _remove(path: Path, remove: Callable[[], None]) -> None:
+    try:
+        remove()
+    except OSError as error:
+        raise host_error(error, error.filename or path) from None

@@ -26,6 +26,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from orangeqs.juice.settings.pyproject_shape import check_pyproject_extra
 from orangeqs.juice.settings.types import (
     Architecture,
     ContainerfileLine,
@@ -222,15 +223,8 @@ class UvEnvironment(StrictModel):
     @field_validator("pyproject_toml_extra")
     @classmethod
     def _keeps_what_juice_sets(cls, value: dict[str, Any]) -> dict[str, Any]:
-        project = value.get("project", {})
-        uv = value.get("tool", {}).get("uv", {})
-        taken = [f"project.{key}" for key in ("name", "dependencies") if key in project]
-        taken += [f"tool.uv.{key}" for key in ("package",) if key in uv]
-        if taken:
-            raise ValueError(
-                f"sets {', '.join(taken)}, which juice writes itself; use the environment's "
-                "own keys (dependencies, sources) instead"
-            )
+        # The shape uv reads, without the keys juice writes or a source for the core.
+        check_pyproject_extra(value, CORE_DISTRIBUTION)
         return value
 
     @model_validator(mode="after")
