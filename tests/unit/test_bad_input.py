@@ -25,8 +25,8 @@ BASE = '[environments.default]\nbase_image = "debian:12"\n'
             id="wrong type",
         ),
         pytest.param(
-            "[environments.default]\ntype = 'uv'\n",
-            "environments.default.base_image",
+            BASE + "container.port_forwarding = [{ host_port = 8080 }]\n",
+            "environments.default.container.port_forwarding[0].container_port",
             "required key is missing",
             id="missing key",
         ),
