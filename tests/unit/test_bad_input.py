@@ -169,6 +169,66 @@ BASE = '[environments.default]\nbase_image = "debian:12"\n'
             "not valid TOML",
             id="bad TOML string",
         ),
+        pytest.param(
+            BASE + "container.port_forwarding = [{ host_port = 70000, container_port = 80 }]\n",
+            "environments.default.container.port_forwarding[0].host_port",
+            "less than or equal to 65535",
+            id="port out of range",
+        ),
+        pytest.param(
+            BASE + "container.memory = '2 GB'\n",
+            "environments.default.container.memory",
+            "a memory size",
+            id="memory not a size",
+        ),
+        pytest.param(
+            BASE + "container.usb_passtrough = true\n",
+            "environments.default.container.usb_passtrough",
+            "did you mean 'usb_passthrough'?",
+            id="mistyped runtime key",
+        ),
+        pytest.param(
+            BASE + "container.devices = ['ttyUSB0']\n",
+            "environments.default.container.devices[0]",
+            "not an absolute path",
+            id="device not a path",
+        ),
+        pytest.param(
+            BASE + "home_path = 'home/user'\n",
+            "environments.default.home_path",
+            "not an absolute path",
+            id="relative home_path",
+        ),
+        pytest.param(
+            BASE + "shared_lib_path = '~/lib dir'\n",
+            "environments.default.shared_lib_path",
+            "only letters, digits",
+            id="shared_lib_path with a space",
+        ),
+        pytest.param(
+            BASE + "[services.s]\nentrypont = 'lab:Service'\n",
+            "services.s.entrypont",
+            "did you mean 'entrypoint'?",
+            id="mistyped service runner key",
+        ),
+        pytest.param(
+            BASE + "[services.s]\nsupervisor_port = 0\n",
+            "services.s.supervisor_port",
+            "greater than or equal to 1",
+            id="supervisor port zero",
+        ),
+        pytest.param(
+            BASE + "[data_folder]\nuser_id = 0\n",
+            "data_folder.user_id",
+            "greater than or equal to 1",
+            id="container user as root",
+        ),
+        pytest.param(
+            BASE + "[data_folder]\nuser_idd = 991\n",
+            "data_folder.user_idd",
+            "did you mean 'user_id'?",
+            id="mistyped data_folder key",
+        ),
     ],
 )
 def test_bad_config_is_refused_with_file_key_and_reason(
