@@ -84,8 +84,9 @@ def test_a_new_hosts_config_gets_the_real_defaults() -> None:
         "path": "/home/user/shared/lib/lab",
         "editable": True,
     }
-    assert "useradd --non-unique --uid 1000 --gid 1000 --home-dir /home/user" in (
-        singleuser.files["Containerfile"]
+    assert (
+        "useradd --non-unique --uid 1000 --gid 1000 --home-dir /home/user"
+        in (singleuser.files["Containerfile"])
     )
 
 
@@ -180,6 +181,8 @@ def test_a_run_unit_with_every_runtime_key_passes_systemd_analyze_verify(
     unit = host.paths.unit_dir / "juice-instruments.service"
     assert "--device-cgroup-rule" in unit.read_text()
     # verify requires the executables to exist; podman is installed by scripts/setup-host.
-    result = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True)
+    result = subprocess.run(
+        ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
     assert result.stderr == "", result.stderr
