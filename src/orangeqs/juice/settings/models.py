@@ -1,9 +1,12 @@
 """Pydantic models of the parts of ``orchestration.toml`` that juice owns.
 
 Owned: ``[environments.default]``, ``[services.<key>.environment]`` (and a service's
-``command``), ``[jupyterhub.singleuser.environment]``. Other sections of a full Juice
-config belong to other components and are ignored, except that a key which looks like a
-misspelling of one of ours is reported.
+``command``), ``[jupyterhub.singleuser.environment]``; read: ``[data_folder] user_id`` /
+``group_id`` and the service runner's keys of ``[services.<key>]``. The environment
+model is OrangeQS Juice's own, with its defaults, plus juice's extensions
+(``python_source``, ``build``, ``core_source``, ``command``). Other sections of a full
+Juice config belong to other components and are ignored, except that a key which looks
+like a misspelling of one of ours is reported.
 """
 
 from __future__ import annotations
