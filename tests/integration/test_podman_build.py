@@ -106,7 +106,7 @@ def test_build_all_makes_an_image_per_environment_and_rebuilds_from_cache(
         has_six = podman(env, "run", "--rm", image, "python", "-c", "import six", check=False)
         assert (has_six.returncode == 0) == (name == "extra"), name
         whoami = podman(env, "run", "--rm", image, "id", "-un").stdout.strip()
-        assert whoami == "juice"
+        assert whoami == "user"
 
     status = juice(juice_root, env, "env", "status", "--check")
     assert status.returncode == 0, status.stdout

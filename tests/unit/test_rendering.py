@@ -147,7 +147,7 @@ def test_third_party_layer_comes_before_the_core_layer() -> None:
     assert "orangeqs-juice-core" not in files["third-party.pyproject.toml"].split("\n", 1)[1]
     # Nothing after the core layer but switching to the user.
     tail = containerfile[marker:].splitlines()[1:]
-    assert [line for line in tail if line.strip()] == ["USER juice", "WORKDIR /home/juice"]
+    assert [line for line in tail if line.strip()] == ["USER user", "WORKDIR /home/user"]
 
 
 def third_party_part(containerfile: str) -> str:
@@ -234,10 +234,10 @@ def test_editable_core_is_mounted_and_installed_from_the_mount() -> None:
     singleuser = render_all(text, WHEEL)[0]
     pyproject = tomllib.loads(singleuser.files["pyproject.toml"])
     assert pyproject["tool"]["uv"]["sources"]["orangeqs-juice-core"] == {
-        "path": "/home/juice/shared/lib/juice-core",
+        "path": "/home/user/shared/lib/juice-core",
         "editable": True,
     }
-    assert "/src/juice-core:/home/juice/shared/lib/juice-core" in singleuser.build.build
+    assert "/src/juice-core:/home/user/shared/lib/juice-core" in singleuser.build.build
     assert not any(WHEEL.path.name in arg for arg in singleuser.build.build)
 
 

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from orangeqs.juice.environments.core_source import CoreSource
-from orangeqs.juice.environments.mounts import BUILD_UV, CONTAINER_HOME, CONTAINER_USER
+from orangeqs.juice.environments.mounts import BUILD_UV, CONTAINER_USER
 from orangeqs.juice.environments.pyproject import THIRD_PARTY_FILE
 from orangeqs.juice.environments.spec import EnvironmentSpec
 from orangeqs.juice.environments.templating import templates
-
-# Used when an environment asks for a managed Python without naming a version.
-DEFAULT_MANAGED_PYTHON = "3.12"
 
 
 def quote_env_value(value: str) -> str:
@@ -32,7 +29,6 @@ def render_containerfile(spec: EnvironmentSpec, core: CoreSource) -> str:
     """The Containerfile text (deterministic: same inputs, same bytes)."""
     config = spec.config
     managed = config.python_source == "managed"
-    python_request = config.python_version or (DEFAULT_MANAGED_PYTHON if managed else None)
     return (
         templates()
         .get_template("Containerfile.j2")
@@ -46,11 +42,18 @@ def render_containerfile(spec: EnvironmentSpec, core: CoreSource) -> str:
             system_packages=" ".join(config.system_packages),
             extra_lines=config.extra_dockerfile_lines,
             user=CONTAINER_USER,
-            home=CONTAINER_HOME,
+            user_id=spec.user_id,
+            group_id=spec.group_id,
+            home=config.home_path,
+            # Made in the image too, so they exist (owned by the user) where the host's
+            # folders are not mounted, e.g. during the build of an image without them.
+            user_folders=" ".join(
+                dict.fromkeys([config.home_path, config.shared_path, config.shared_lib_path])
+            ),
             python_source=config.python_source,
             python_preference="only-managed" if managed else "only-system",
             python_downloads="automatic" if managed else "never",
-            python_request=python_request,
+            python_request=config.python_version,
             uv=BUILD_UV,
             core_marker=core_marker(core),
             third_party_file=THIRD_PARTY_FILE,

@@ -8,11 +8,10 @@ from pathlib import Path, PurePosixPath
 from orangeqs.juice.environments.core_source import CoreSource
 from orangeqs.juice.paths import HostPaths
 from orangeqs.juice.settings.models import UvEnvironment, UvSource
+from orangeqs.juice.settings.types import expand_home
 
-CONTAINER_USER = "juice"
-CONTAINER_HOME = PurePosixPath("/home/juice")
-CONTAINER_SHARED = CONTAINER_HOME / "shared"
-EDITABLE_ROOT = CONTAINER_SHARED / "lib"
+# The container user, as in OrangeQS Juice's images; its home is the environment's home_path.
+CONTAINER_USER = "user"
 # Where the host's uv binary appears during the build (not in the final image).
 BUILD_UV = PurePosixPath("/opt/juice-build/bin/uv")
 
@@ -43,23 +42,27 @@ class SourceConflictError(ValueError):
 def editable_sources(config: UvEnvironment) -> dict[str, list[UvSource]]:
     """The uv sources with editable host paths moved to where the container sees them.
 
-    A path starting with ``~`` is already a container path (the user's home); an
-    absolute host path is mounted at ``~/shared/lib/<folder>``.
+    A path starting with ``~`` is already a container path (under ``home_path``); an
+    absolute host path is mounted at ``<shared_lib_path>/<folder>``.
     """
     resolved: dict[str, list[UvSource]] = {}
     for package, entries in config.sources.items():
-        resolved[package] = [_container_source(entry) for entry in entries]
+        resolved[package] = [_container_source(config, entry) for entry in entries]
     return resolved
 
 
-def _container_source(entry: UvSource) -> UvSource:
+def editable_target(config: UvEnvironment, host_path: str) -> str:
+    """Where an editable source at `host_path` on the host appears in the container."""
+    return str(PurePosixPath(config.shared_lib_path) / PurePosixPath(host_path).name)
+
+
+def _container_source(config: UvEnvironment, entry: UvSource) -> UvSource:
     if not entry.path:
         return entry
     if entry.path.startswith("~"):
-        return entry.model_copy(update={"path": str(CONTAINER_HOME) + entry.path[1:]})
+        return entry.model_copy(update={"path": expand_home(entry.path, config.home_path)})
     if entry.editable:
-        target = EDITABLE_ROOT / PurePosixPath(entry.path).name
-        return entry.model_copy(update={"path": str(target)})
+        return entry.model_copy(update={"path": editable_target(config, entry.path)})
     return entry
 
 
@@ -69,7 +72,7 @@ def editable_mounts(config: UvEnvironment) -> list[Mount]:
     for entries in config.sources.values():
         for entry in entries:
             if entry.editable and entry.path and entry.path.startswith("/"):
-                target = str(EDITABLE_ROOT / PurePosixPath(entry.path).name)
+                target = editable_target(config, entry.path)
                 existing = mounts.get(target)
                 if existing and existing.source != entry.path:
                     raise SourceConflictError(
@@ -89,7 +92,7 @@ def common_mounts(
     are mounted in the running container alone.
     """
     mounts = [
-        Mount(str(paths.shared_dir), str(CONTAINER_SHARED)),
+        Mount(str(paths.shared_dir), config.shared_path),
         *editable_mounts(config),
         Mount(str(paths.config_dir), "/etc/juice/config", "ro"),
         Mount(str(paths.run_dir), "/var/run/juice"),

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from orangeqs.juice.settings.models import OrchestrationSettings, UvEnvironment
+from orangeqs.juice.settings.models import (
+    DEFAULT_ACCOUNT_ID,
+    OrchestrationSettings,
+    UvEnvironment,
+)
 
 SINGLEUSER = "singleuser"
 IMAGE_PREFIX = "juice-"
@@ -20,6 +24,9 @@ class EnvironmentSpec:
     uses_default: bool
     # The service's command, when the service should run as a systemd unit.
     command: tuple[str, ...] | None = None
+    # The host ids the container user gets ([data_folder] user_id / group_id).
+    user_id: int = DEFAULT_ACCOUNT_ID
+    group_id: int = DEFAULT_ACCOUNT_ID
 
     @property
     def image(self) -> str:
@@ -40,12 +47,15 @@ class EnvironmentSpec:
 def plan_environments(settings: OrchestrationSettings) -> list[EnvironmentSpec]:
     """Every environment of the config: ``singleuser`` first, then services by name."""
     default = settings.environments.default
+    data_folder = settings.data_folder
     singleuser = settings.jupyterhub.singleuser.environment
     specs = [
         EnvironmentSpec(
             name=SINGLEUSER,
             config=singleuser or default,
             uses_default=singleuser is None,
+            user_id=data_folder.user_id,
+            group_id=data_folder.group_id,
         )
     ]
     for name in sorted(settings.services):
@@ -56,6 +66,8 @@ def plan_environments(settings: OrchestrationSettings) -> list[EnvironmentSpec]:
                 config=service.environment or default,
                 uses_default=service.environment is None,
                 command=tuple(service.command) if service.command else None,
+                user_id=data_folder.user_id,
+                group_id=data_folder.group_id,
             )
         )
     return specs

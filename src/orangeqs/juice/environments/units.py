@@ -13,6 +13,7 @@ from orangeqs.juice.environments.spec import EnvironmentSpec
 from orangeqs.juice.environments.templating import templates
 from orangeqs.juice.ownership import GENERATED_MARKER
 from orangeqs.juice.paths import HostPaths
+from orangeqs.juice.settings.models import ContainerSettings
 
 DIGEST_LABEL = "org.orangeqs.juice.digest"
 UNIT_MARKER = GENERATED_MARKER
@@ -135,6 +136,36 @@ def render_build_unit(spec: EnvironmentSpec, paths: HostPaths, command: BuildCom
     )
 
 
+# USB serial instruments: character devices ttyACM (major 166) and ttyUSB (major 188).
+USB_SERIAL_MAJORS = (166, 188)
+USB_SERIAL_GROUP = "dialout"
+
+
+def runtime_args(container: ContainerSettings) -> list[str]:
+    """The podman run options of the runtime-only container keys (never used to build).
+
+    ``usb_passthrough`` mounts the host's /dev, so instruments plugged in later appear
+    too, and lets the container open USB serial devices; those belong to ``dialout``.
+    """
+    argv: list[str] = []
+    for port in container.port_forwarding:
+        argv += ["-p", f"{port.host_port}:{port.container_port}"]
+    for device in container.devices:
+        argv += ["--device", device]
+    groups = list(container.group_add)
+    if container.usb_passthrough:
+        argv += _volume_args([Mount("/dev", "/dev")])
+        for major in USB_SERIAL_MAJORS:
+            argv += ["--device-cgroup-rule", f"c {major}:* rwm"]
+        if USB_SERIAL_GROUP not in groups:
+            groups.append(USB_SERIAL_GROUP)
+    for group in groups:
+        argv += ["--group-add", group]
+    if container.memory:
+        argv += ["--memory", container.memory]
+    return argv
+
+
 def run_command(
     spec: EnvironmentSpec, core: CoreSource, paths: HostPaths, tools: Tools
 ) -> tuple[str, ...]:
@@ -143,6 +174,7 @@ def run_command(
     container = f"juice-{spec.name}"
     argv = [str(tools.podman), "run", "--rm", "--replace", "--name", container]
     argv += _volume_args(run_mounts(spec.config, core, paths))
+    argv += runtime_args(spec.config.container)
     argv.append(f"{spec.image}:latest")
     argv += spec.command
     return tuple(argv)

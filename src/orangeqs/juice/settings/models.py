@@ -1,9 +1,12 @@
 """Pydantic models of the parts of ``orchestration.toml`` that juice owns.
 
 Owned: ``[environments.default]``, ``[services.<key>.environment]`` (and a service's
-``command``), ``[jupyterhub.singleuser.environment]``. Other sections of a full Juice
-config belong to other components and are ignored, except that a key which looks like a
-misspelling of one of ours is reported.
+``command``), ``[jupyterhub.singleuser.environment]``; read: ``[data_folder] user_id`` /
+``group_id`` and the service runner's keys of ``[services.<key>]``. The environment
+model is OrangeQS Juice's own, with its defaults, plus juice's extensions
+(``python_source``, ``build``, ``core_source``, ``command``). Other sections of a full
+Juice config belong to other components and are ignored, except that a key which looks
+like a misspelling of one of ours is reported.
 """
 
 from __future__ import annotations
@@ -28,16 +31,25 @@ from pydantic_core import PydanticCustomError
 
 from orangeqs.juice.settings.pyproject_shape import check_pyproject_extra
 from orangeqs.juice.settings.types import (
+    AccountId,
     Architecture,
     ContainerfileLine,
+    ContainerPath,
     DependencySpecifier,
+    DevicePath,
     EnvVarName,
+    GroupName,
+    HomeRelativePath,
     ImageReference,
+    MemorySize,
     Name,
+    Port,
     PythonVersion,
+    ServiceEntrypoint,
     SingleLine,
     SystemPackage,
     Volume,
+    expand_home,
     single_line,
 )
 
@@ -47,6 +59,16 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 CORE_DISTRIBUTION = "orangeqs-juice-core"
+
+# The defaults of OrangeQS Juice's own environment model: a configuration that leaves a
+# key out means the same here as there.
+DEFAULT_BASE_IMAGE = "quay.io/almalinuxorg/almalinux:10"
+DEFAULT_PYTHON_VERSION = "3.12"
+DEFAULT_HOME_PATH = "/home/user"
+DEFAULT_SHARED_PATH = "~/shared"
+DEFAULT_SHARED_LIB_PATH = "~/shared/lib"
+# The container user's uid and gid when [data_folder] does not name the host's juice-data ids.
+DEFAULT_ACCOUNT_ID = 1000
 
 
 def unknown_key_error(keys: list[str], known: list[str]) -> PydanticCustomError:
@@ -155,12 +177,26 @@ class UvSource(StrictModel):
         return self.model_dump(exclude_none=True)
 
 
+class PortMapping(StrictModel):
+    """One published port of a service's container (podman ``-p HOST:CONTAINER``)."""
+
+    host_port: Port
+    container_port: Port
+
+
 class ContainerSettings(StrictModel):
-    """Applied to the image build (its RUN steps) and to the running container alike
-    (named volumes: the running container only, as podman build takes host paths)."""
+    """``volumes`` and ``environment`` apply to the image build (its RUN steps) and to the
+    running container alike (named volumes: the running container only, as podman build
+    takes host paths). The other keys apply to a service's running container only."""
 
     volumes: list[Volume] = []
     environment: dict[EnvVarName, SingleLine] = {}
+    port_forwarding: list[PortMapping] = []
+    devices: list[DevicePath] = []
+    group_add: list[GroupName] = []
+    memory: MemorySize | None = None
+    # /dev and the device-cgroup rules for USB serial instruments, plus the dialout group.
+    usb_passthrough: bool = False
 
 
 class BuildSettings(StrictModel):
@@ -175,8 +211,9 @@ class UvEnvironment(StrictModel):
     """An environment whose Python packages uv installs."""
 
     type: Literal["uv"] = "uv"
-    base_image: ImageReference
-    python_version: PythonVersion | None = None
+    base_image: ImageReference = DEFAULT_BASE_IMAGE
+    # None only for python_source = "system" without a python_version: the image's python3.
+    python_version: PythonVersion | None = DEFAULT_PYTHON_VERSION
     python_source: Literal["managed", "system"] = "managed"
     dependencies: list[DependencySpecifier] = []
     # uv takes a table or a list of tables per package; kept as a list here.
@@ -188,6 +225,31 @@ class UvEnvironment(StrictModel):
     container: ContainerSettings = ContainerSettings()
     build: BuildSettings = BuildSettings()
     core_source: Literal["auto", "wheel", "registry"] = "auto"
+    # The container user's home, the host's shared folder and where editable host
+    # sources are mounted; '~' in the last two is home_path (resolved when loading).
+    home_path: ContainerPath = DEFAULT_HOME_PATH
+    shared_path: HomeRelativePath = DEFAULT_SHARED_PATH
+    shared_lib_path: HomeRelativePath = DEFAULT_SHARED_LIB_PATH
+
+    @model_validator(mode="before")
+    @classmethod
+    def _effective_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        # A system Python is whatever the image has, unless a version is asked for.
+        if data.get("python_source") == "system" and "python_version" not in data:
+            data["python_version"] = None
+        home = data.get("home_path", DEFAULT_HOME_PATH)
+        if isinstance(home, str) and home.startswith("/"):
+            for key, default in (
+                ("shared_path", DEFAULT_SHARED_PATH),
+                ("shared_lib_path", DEFAULT_SHARED_LIB_PATH),
+            ):
+                value = data.get(key, default)
+                if isinstance(value, str):
+                    data[key] = expand_home(value, home)
+        return data
 
     @field_validator("sources", mode="before")
     @classmethod
@@ -274,7 +336,7 @@ EnvironmentSettings = Annotated[
 class EnvironmentsSection(StrictModel):
     """``[environments]``: the default every service and the user container start from."""
 
-    default: EnvironmentSettings
+    default: EnvironmentSettings = UvEnvironment()
 
 
 class ServiceSettings(SharedSection):
@@ -283,6 +345,13 @@ class ServiceSettings(SharedSection):
     environment: EnvironmentSettings | None = None
     # A list of arguments, or a string split like a shell would (no shell runs it).
     command: list[SingleLine] | None = None
+    # Read by OrangeQS Juice's service runner inside the container, not by juice; typed
+    # here so that a wrong value is reported where it is written.
+    entrypoint: ServiceEntrypoint = "orangeqs.juice.service:IPythonService"
+    init_args: list[Any] = []
+    init_kwargs: dict[str, Any] = {}
+    install_proxy: bool = False
+    supervisor_port: Port = 9001
 
     @field_validator("command", mode="before")
     @classmethod
@@ -307,10 +376,22 @@ class JupyterhubSettings(SharedSection):
     singleuser: SingleuserSettings = SingleuserSettings()
 
 
+class DataFolderSettings(SharedSection):
+    """``[data_folder]``: juice reads the host ids the container user gets.
+
+    OrangeQS Juice writes them (``orchestration.d/juice_data_user.toml``) for its
+    ``juice-data`` host user, so files containers write to the shared folder are its.
+    """
+
+    user_id: AccountId = DEFAULT_ACCOUNT_ID
+    group_id: AccountId = DEFAULT_ACCOUNT_ID
+
+
 class OrchestrationSettings(SharedSection):
     """The whole orchestration config, as far as environment management is concerned."""
 
-    environments: EnvironmentsSection
+    environments: EnvironmentsSection = EnvironmentsSection()
+    data_folder: DataFolderSettings = DataFolderSettings()
     services: dict[Name, ServiceSettings] = Field(default_factory=dict)
     jupyterhub: JupyterhubSettings = JupyterhubSettings()
 

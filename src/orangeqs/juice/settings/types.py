@@ -12,7 +12,7 @@ from pathlib import PurePosixPath
 from typing import Annotated
 
 from packaging.requirements import InvalidRequirement, Requirement
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -150,3 +150,85 @@ def _volume(value: str) -> str:
 
 
 Volume = Annotated[str, AfterValidator(_volume)]
+
+
+# Container paths that reach shell lines of the Containerfile unquoted: a plain charset.
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9._@+/-]+")
+
+
+def container_path(value: str) -> str:
+    """An absolute container path of plain characters, with no '..' component."""
+    clean_absolute_path(value)
+    if not _PLAIN_PATH.fullmatch(value):
+        raise ValueError(f"{value!r} may contain only letters, digits and . _ @ + - /")
+    return value
+
+
+def home_relative_path(value: str) -> str:
+    """A container path, absolute or starting with '~' (the container user's home)."""
+    single_line(value)
+    if value == "~" or value.startswith("~/"):
+        container_path("/" + value[1:].lstrip("/"))
+        return value
+    return container_path(value)
+
+
+def expand_home(value: str, home: str) -> str:
+    """`value` with a leading '~' replaced by `home` (other values unchanged)."""
+    if value == "~":
+        return home
+    if value.startswith("~/"):
+        return str(PurePosixPath(home) / value[2:])
+    return value
+
+
+ContainerPath = Annotated[str, AfterValidator(container_path)]
+HomeRelativePath = Annotated[str, AfterValidator(home_relative_path)]
+
+# A TCP/UDP port number, as podman -p takes it.
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+# A host user or group id for the container user; 0 (root) and the 'nobody' ids are refused.
+AccountId = Annotated[int, Field(ge=1, le=4294967294)]
+
+
+def _device(value: str) -> str:
+    single_line(value)
+    parts = value.split(":")
+    if len(parts) > 3:
+        raise ValueError(f"{value!r} is not of the form HOST[:CONTAINER][:PERMISSIONS]")
+    clean_absolute_path(parts[0])
+    rest = parts[1:]
+    if rest and re.fullmatch(r"[rwm]{1,3}", rest[-1]):
+        rest = rest[:-1]
+    for path in rest:
+        clean_absolute_path(path)
+    return value
+
+
+# podman --device: HOST[:CONTAINER][:PERMISSIONS], e.g. /dev/ttyUSB0 or /dev/dri:/dev/dri:rw.
+DevicePath = Annotated[str, AfterValidator(_device)]
+
+GroupName = Annotated[
+    str,
+    _matching(
+        r"[A-Za-z_][A-Za-z0-9_.-]*\$?|[0-9]+",
+        "a group name or a numeric group id (podman --group-add)",
+    ),
+]
+
+MemorySize = Annotated[
+    str,
+    _matching(
+        r"[1-9][0-9]*[bkmgtBKMGT]?",
+        "a memory size: a number with an optional unit K, M, G or T, such as '512M' or '2G'",
+    ),
+]
+
+ServiceEntrypoint = Annotated[
+    str,
+    _matching(
+        r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_.]*",
+        "an entrypoint of the form 'package.module:Class'",
+    ),
+]
