@@ -142,7 +142,8 @@ def test_a_file_where_the_unit_directory_should_be(host: JuiceHost) -> None:
     host.paths.unit_dir.write_text("not a directory\n")
     result = host.run("env", "render")
     assert result.exit_code == 1
-    assert_one_message(result.stderr, host.paths.unit_dir, "is a file where juice needs a dir")
+    reason = "is not a directory, where juice needs one"
+    assert_one_message(result.stderr, host.paths.unit_dir, reason)
     assert host.generated() == [], "the environment files went again"
 
 

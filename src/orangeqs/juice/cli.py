@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -55,10 +56,18 @@ def _errors() -> Iterator[None]:
         sys.exit(EXIT_FAILED)
 
 
+def _finite_seconds(ctx: click.Context, param: click.Parameter, value: float | None) -> Any:
+    """nan or inf would wait without limit, though a limit was asked for: refuse them."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number of seconds", ctx, param)
+    return value
+
+
 def _lock_timeout_option(command: F) -> F:
     return click.option(
         "--lock-timeout",
         type=click.FloatRange(min=0),
+        callback=_finite_seconds,
         envvar="JUICE_LOCK_TIMEOUT",
         default=None,
         help="Give up (exit 1, nothing written) when another juice process holds the lock "
@@ -78,7 +87,7 @@ def _complete_environment_names(
     paths = HostPaths.from_environment(options.get("root"), options.get("config_dir"))
     try:
         specs = plan_environments(load_settings(paths.config_dir).settings)
-    except ConfigError:
+    except (ConfigError, OSError):
         return []
     given = set(ctx.params.get(param.name or "") or ())
     return [
@@ -206,6 +215,10 @@ def env_render(
     )
     if report.units_changed:
         click.echo("units changed: 'juice env build' reloads systemd before building")
+    for error in report.removal_failed:
+        err.print(f"juice: could not remove {error} (the new files are in place)", markup=False)
+    if report.removal_failed:
+        sys.exit(EXIT_FAILED)
 
 
 @env.command("build")
@@ -297,7 +310,11 @@ def config() -> None:
 @config.command("validate")
 @click.pass_obj
 def config_validate(paths: HostPaths) -> None:
-    """Check the configuration; exit status 2 and the reasons if it is not usable."""
+    """Check the configuration; exit status 2 and the reasons if it is not usable.
+
+    Exit status 1 when the host is in the way (a file where a directory should be, an
+    unreadable configuration file, a path juice must write that is not juice's).
+    """
     with _errors():
         plan = make_plan(paths, render_tools())
         # The host too: what render would leave alone, or refuse to write into.
@@ -305,9 +322,12 @@ def config_validate(paths: HostPaths) -> None:
     for path, why in found.left_alone:
         err.print(f"juice: warning: left alone {path}: {why}", markup=False)
     for blocked, why in found.blocked:
-        err.print(f"juice: warning: render will refuse: {blocked} {why}", markup=False)
+        err.print(f"juice: render will refuse: {blocked}: {why}", markup=False)
     files = ", ".join(str(path) for path in plan.loaded.files)
     click.echo(f"configuration is valid: {len(plan.all_names)} environment(s) from {files}")
+    if found.blocked:
+        err.print("juice: the host is not ready: render and build would fail", markup=False)
+        sys.exit(EXIT_FAILED)
 
 
 @config.command("show")

@@ -6,6 +6,9 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+# Exists when PID 1 is systemd (sd_booted()); also where runtime unit links live.
+RUNTIME_UNIT_DIR = "/run/systemd/system"
+
 CONFIG_DIR_ENV = "JUICE_CONFIG_DIR"
 ROOT_ENV = "JUICE_ROOT"
 
@@ -15,6 +18,8 @@ _DEFAULTS = {
     "run_dir": "/var/run/juice",
     "dist_dir": "/opt/orangeqs/juice/dist",
     "unit_dir": "/etc/systemd/system",
+    # systemctl --runtime puts its links (masks too) here; they last until reboot.
+    "runtime_unit_dir": RUNTIME_UNIT_DIR,
     "shared_dir": "/var/juice/shared",
     "log_dir": "/var/log/juice",
 }
@@ -33,6 +38,7 @@ class HostPaths:
     run_dir: Path
     dist_dir: Path
     unit_dir: Path
+    runtime_unit_dir: Path
     shared_dir: Path
     log_dir: Path
     root: Path = Path("/")

@@ -19,6 +19,11 @@ from orangeqs.juice.environments.units import (
 )
 from orangeqs.juice.paths import HostPaths
 
+# The files a render writes in an environment's directory, in no other place: what
+# removing a stale environment deletes (host/generated.py), and nothing else.
+CONTAINERFILE = "Containerfile"
+ENVIRONMENT_FILES = (THIRD_PARTY_FILE, "pyproject.toml", CONTAINERFILE)
+
 
 @dataclass(frozen=True)
 class RenderedEnvironment:
@@ -39,10 +44,11 @@ def render_environment(
     spec: EnvironmentSpec, core: CoreSource, paths: HostPaths, tools: Tools
 ) -> RenderedEnvironment:
     """Render one environment. Pure: no clock, no subprocess, no file access."""
+    third_party, pyproject, containerfile = ENVIRONMENT_FILES
     files = {
-        THIRD_PARTY_FILE: render_pyproject(spec, None),
-        "pyproject.toml": render_pyproject(spec, core),
-        "Containerfile": render_containerfile(spec, core),
+        third_party: render_pyproject(spec, None),
+        pyproject: render_pyproject(spec, core),
+        containerfile: render_containerfile(spec, core),
     }
     # Tool locations differ between shells and installs but not what they build.
     unlabelled = build_command(spec, core, paths, _NAMED_TOOLS, digest=None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,16 @@ def systemd_quote(argument: str) -> str:
         return escaped
     escaped = escaped.replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'
+
+
+def systemd_path(path: Path) -> str:
+    """A path for settings such as WorkingDirectory=: taken as is, but specifiers expand."""
+    return str(path).replace("%", "%%")
+
+
+def systemd_file_url(path: Path) -> str:
+    """A file:// URL for Documentation=, whose URLs are separated by spaces."""
+    return ("file://" + urllib.parse.quote(str(path))).replace("%", "%%")
 
 
 def exec_line(argv: Sequence[str]) -> str:
@@ -129,7 +140,8 @@ def render_build_unit(spec: EnvironmentSpec, paths: HostPaths, command: BuildCom
         .get_template("build.service.j2")
         .render(
             name=spec.name,
-            env_dir=paths.env_dir(spec.name),
+            documentation=systemd_file_url(paths.env_dir(spec.name) / "Containerfile"),
+            working_directory=systemd_path(paths.env_dir(spec.name)),
             build=exec_line(command.build),
             prune=exec_line(command.prune),
         )

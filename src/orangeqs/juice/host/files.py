@@ -53,8 +53,10 @@ class FileWrite:
     mode: int = 0o644
 
 
-def write_all(writes: list[FileWrite]) -> list[Path]:
+def write_all(writes: list[FileWrite], directories: list[Path] | None = None) -> list[Path]:
     """Write every file, or none: return the paths that changed.
+
+    `directories` are made too (with missing parents), and removed again on failure.
 
     Unchanged files are left alone (their mtime too). All new contents go to temporary
     files beside their targets first; only when every one is written are they renamed
@@ -67,6 +69,9 @@ def write_all(writes: list[FileWrite]) -> list[Path]:
     committed: list[tuple[Path, Path | None]] = []
     current: Path | None = None
     try:
+        for directory in directories or []:
+            current = directory
+            _make_parents(directory, created_dirs)
         for write in pending:
             current = write.path
             _make_parents(write.path.parent, created_dirs)
@@ -116,13 +121,21 @@ def _holds(path: Path, data: bytes) -> bool:
 
 def _file_in_the_way(path: Path) -> HostError:
     """The error for a path below a file: name that file, the one to move away."""
-    for parent in reversed(path.parents):
-        if parent.exists() and not parent.is_dir():
-            return HostError(parent, _FILE_IN_THE_WAY)
+    in_the_way = file_in_the_way(path.parent)
+    if in_the_way is not None:
+        return HostError(in_the_way, NOT_A_DIRECTORY)
     return HostError(path, os.strerror(errno.ENOTDIR))
 
 
-_FILE_IN_THE_WAY = "is a file where juice needs a directory; move it away"
+def file_in_the_way(directory: Path) -> Path | None:
+    """The path at or above `directory` that exists but is not a directory, if any."""
+    for path in (*reversed(directory.parents), directory):
+        if (path.exists() or path.is_symlink()) and not path.is_dir():
+            return path
+    return None
+
+
+NOT_A_DIRECTORY = "is not a directory, where juice needs one; move it away"
 
 
 def _make_parents(directory: Path, created: list[Path]) -> None:
@@ -133,7 +146,7 @@ def _make_parents(directory: Path, created: list[Path]) -> None:
         missing.append(probe)
         probe = probe.parent
     if probe.exists() and not probe.is_dir():
-        raise HostError(probe, _FILE_IN_THE_WAY)
+        raise HostError(probe, NOT_A_DIRECTORY)
     for path in reversed(missing):
         try:
             path.mkdir()
@@ -198,6 +211,9 @@ def exclusive_lock(
     Waits without limit when `timeout` is None; else raises LockTimeoutError after
     `timeout` seconds, having written nothing.
     """
+    in_the_way = file_in_the_way(path.parent)
+    if in_the_way is not None:
+        raise HostError(in_the_way, NOT_A_DIRECTORY)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Never through a link: the lock file is juice's own, in juice's own directory.

@@ -5,8 +5,10 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-# The check sd_booted() and Debian's maintainer-script helpers use.
-SYSTEMD_RUNTIME_DIR = Path("/run/systemd/system")
+from orangeqs.juice.paths import RUNTIME_UNIT_DIR
+
+# The check sd_booted() and Debian's maintainer-script helpers use (always the real /run).
+SYSTEMD_RUNTIME_DIR = Path(RUNTIME_UNIT_DIR)
 
 
 def systemd_running() -> bool:

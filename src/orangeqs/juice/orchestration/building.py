@@ -107,6 +107,8 @@ def build(paths: HostPaths, request: BuildRequest, reporter: BuildReporter) -> l
             reporter.removed(path)
         for path, why in report.left_alone:
             reporter.left_alone(path, why)
+        for error in report.removal_failed:  # the new files are in place: build on
+            reporter.left_alone(error.path, f"could not remove it: {error.reason}")
         if mode is Mode.SYSTEMD:
             # Always, so systemd also learns of unit changes when nothing is rebuilt.
             systemd.daemon_reload()

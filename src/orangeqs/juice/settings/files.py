@@ -51,7 +51,11 @@ class MergedConfig:
 
 
 def config_files(config_dir: Path) -> list[Path]:
-    """The config files of `config_dir` in the order they apply."""
+    """The config files of `config_dir` in the order they apply.
+
+    A directory that cannot be read raises OSError (a host problem, not bad input):
+    reading it as empty would silently drop the administrator's settings.
+    """
     candidates: list[tuple[int, Path]] = []
     if config_dir.is_dir():
         for path in config_dir.iterdir():
@@ -61,8 +65,9 @@ def config_files(config_dir: Path) -> list[Path]:
                 candidates.append((int(match.group(1)), path))
         drop_ins = config_dir / DROP_IN_DIR
         if drop_ins.is_dir():
-            for path in drop_ins.glob("*.toml"):
-                if path.name.startswith("."):
+            # iterdir, not glob: glob yields nothing from a directory it cannot read.
+            for path in drop_ins.iterdir():
+                if path.suffix != ".toml" or path.name.startswith("."):
                     continue  # editors' temporary files
                 match = _NUMBERED_DROP_IN.match(path.name)
                 candidates.append((int(match.group(1)) if match else DROP_IN_PRIORITY, path))
@@ -70,11 +75,13 @@ def config_files(config_dir: Path) -> list[Path]:
 
 
 def read_toml(path: Path) -> dict[str, Any]:
-    """Parse one TOML file; errors name the file, line and reason."""
+    """Parse one TOML file; errors name the file, line and reason.
+
+    A file that cannot be read (permissions, a directory of that name) raises OSError,
+    naming the file: a host problem, not bad input.
+    """
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError.single(path, "", f"cannot read: {error.strerror}") from error
     except UnicodeDecodeError as error:
         raise ConfigError.single(path, "", f"not UTF-8 text: {error.reason}") from error
     try:
