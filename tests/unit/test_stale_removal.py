@@ -193,3 +193,17 @@ def test_a_runtime_mask_of_a_rendered_unit_takes_effect(
     assert host.run("env", "render").exit_code == 0
     assert not (host.paths.unit_dir / "juice-a-build.service").exists()
     assert systemctl(host, "is-enabled", "juice-a-build.service").stdout == "masked-runtime\n"
+
+
+def test_the_documented_persistent_mask_of_a_rendered_unit_holds(host: JuiceHost) -> None:
+    """README: remove juice's unit file, then `systemctl mask`."""
+    host.write_config(MINIMAL + "[services.a]\n")
+    assert host.run("env", "render").exit_code == 0
+    (host.paths.unit_dir / "juice-a-build.service").unlink()
+    assert systemctl(host, "mask", "juice-a-build.service").returncode == 0
+
+    result = host.run("env", "render")
+
+    assert result.exit_code == 0, result.output
+    assert systemctl(host, "is-enabled", "juice-a-build.service").stdout == "masked\n"
+    assert "environment a is skipped, not built" in result.stderr
