@@ -136,7 +136,7 @@ def main(ctx: click.Context, config_dir: str | None, root: str | None, show_vers
     Exit status: 0 success, 1 a build, a host command or the host failed (a read-only
     or full disk, permissions, the lock not free within --lock-timeout), 2 bad
     configuration or usage. Juice touches only what it created and marked; anything
-    else in its directories is left alone, with a warning.
+    else in its directories is left alone (a warning when it stands where juice writes).
     """
     ctx.obj = HostPaths.from_environment(root, config_dir)
     if show_version:
