@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from email.utils import formatdate
 from pathlib import Path
 
-from juice_packaging import lint, nfpm, venv
+from juice_packaging import lint, nfpm, scriptlets, venv
 from juice_packaging.publish.packages import sha256_file
 from juice_packaging.steps import Progress, StepFailed, fail, run
 from juice_packaging.versions import (
@@ -121,14 +121,6 @@ def rfc3339(epoch: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
-def default_config() -> Path:
-    """The orchestration.toml the package installs (a conffile)."""
-    config = REPO / "packaging" / "config" / "orchestration.toml"
-    if not config.is_file():
-        raise StepFailed(f"{config} is missing")
-    return config
-
-
 def build(tools: Path, out_dir: Path, version_override: str | None, do_lint: bool) -> Outputs:
     """Run every step; raise StepFailed naming the failing one."""
     progress = Progress(STEPS)
@@ -176,12 +168,11 @@ def build(tools: Path, out_dir: Path, version_override: str | None, do_lint: boo
     with progress.step("relocate", f"rewrite the staging path to {venv.INSTALLED_VENV}"):
         venv.relocate(tools / "bin" / "virtualenv-tools", venv_dir, interpreter, full_version)
 
-    with progress.step("stage", "wheel, default configuration and documentation"):
+    with progress.step("stage", "wheel, maintainer scripts, default configuration, docs"):
         (opt / "dist").mkdir()
         shutil.copy2(wheel, opt / "dist" / wheel.name)
-        config = stage / "root" / "etc" / "juice" / "config"
-        config.mkdir(parents=True)
-        shutil.copy2(default_config(), config / "orchestration.toml")
+        # Maintainer scripts from the shared fragments, and the default configuration.
+        maintainer = scriptlets.stage(stage, version.pep440)
         doc = stage / "root" / "usr" / "share" / "doc" / "orangeqs-juice"
         doc.mkdir(parents=True)
         shutil.copy2(REPO / "debian" / "copyright", doc / "copyright")
@@ -221,8 +212,8 @@ def build(tools: Path, out_dir: Path, version_override: str | None, do_lint: boo
         "MTIME": rfc3339(epoch),
         "DEPENDS": deb_depends,
         "RPM_DEPENDS": rpm_depends,
-        "SCRIPTS": str(REPO / "rpm"),
-        "DEB_SCRIPTS": str(REPO / "debian"),
+        "SCRIPTS": str(maintainer.rpm),
+        "DEB_SCRIPTS": str(maintainer.deb),
     }
 
     def make(packager: str, target: Path, changelog_file: str) -> None:
@@ -247,9 +238,7 @@ def build(tools: Path, out_dir: Path, version_override: str | None, do_lint: boo
         "lint", "shellcheck, lintian and rpmlint" if do_lint else "skipped (--no-lint)"
     ):
         if do_lint:
-            lint.shellcheck(
-                tools, [*sorted((REPO / "debian").glob("p*")), *sorted((REPO / "rpm").glob("p*"))]
-            )
+            lint.shellcheck(tools, maintainer.scripts)
             lint.lintian(deb)
             lint.rpmlint(tools, rpm, REPO / "rpm" / "rpmlint.toml")
 
