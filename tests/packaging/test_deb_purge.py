@@ -1,12 +1,13 @@
 """The .deb on a host that is not a fresh one: an upgrade from a version that shipped
 orchestration.toml as a conffile, and a purge where removing one path fails.
 
-Both run in one fresh Debian 12 root, in file order: the first test installs, the second
+All run in one fresh Debian 12 root, in file order: the first test installs, the last
 purges. apt runs with no terminal and nothing on stdin (packaging_helpers.apt_get).
 """
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,6 +78,25 @@ def test_upgrade_from_the_conffile_era_keeps_the_edit_and_never_asks(
     assert "installed the default configuration" not in output
     default = root / "usr/share/orangeqs-juice/orchestration.toml"
     assert default.read_text().startswith("# The default configuration of orangeqs-juice 0.9.0rc1.")
+
+
+def test_configure_gives_up_on_a_held_lock_and_still_configures(
+    root: Path, v1: BuiltPackages
+) -> None:
+    """Another juice process holds the lock: postinst waits a bounded time (here 2 s
+    instead of the default 600), says so, and the package is configured anyway."""
+    lock = root / "var/juice/envs/.juice.lock"
+    with lock.open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        env = {**SKIP, "JUICE_LOCK_TIMEOUT": "2"}
+        result = apt_get(root, ["install", "-y", "--reinstall", f"/tmp/{v1.deb.name}"], env)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "waiting for it (at most 2 s)" in output
+    assert "still held this lock after 2s" in output
+    assert "warning: 'juice env render' failed" in output
+    status = run_in_root(root, ["dpkg-query", "-W", "-f=${Status}", "orangeqs-juice"])
+    assert status.stdout == "install ok installed"
 
 
 def test_purge_runs_every_step_when_one_removal_fails(root: Path) -> None:
