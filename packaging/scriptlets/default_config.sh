@@ -6,7 +6,10 @@ install_default_config() {
     # $1: the version configured before; empty on a first install.
     [ -z "$1" ] || return 0
     [ ! -e @CONFIG@ ] || return 0
-    mkdir -p @CONFIG_DIR@
-    cp @DEFAULT_CONFIG@ @CONFIG@.juice-new && mv @CONFIG@.juice-new @CONFIG@
-    say "installed the default configuration @CONFIG@ (yours to edit)"
+    if mkdir -p @CONFIG_DIR@ && cp @DEFAULT_CONFIG@ @CONFIG@.juice-new &&
+        mv @CONFIG@.juice-new @CONFIG@; then
+        say "installed the default configuration @CONFIG@ (yours to edit)"
+    else
+        warn "warning: could not install @CONFIG@; copy it from @DEFAULT_CONFIG@"
+    fi
 }
