@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from email.utils import formatdate
 from pathlib import Path
 
-from juice_packaging import lint, nfpm, shell_files, venv
+from juice_packaging import lint, nfpm, scriptlets, shell_files, venv
 from juice_packaging.publish.packages import sha256_file
 from juice_packaging.steps import Progress, StepFailed, fail, run
 from juice_packaging.versions import (
@@ -62,7 +62,9 @@ def source_date_epoch() -> int:
         ).stdout.strip()
         return int(out)
     except (OSError, subprocess.CalledProcessError, ValueError):
-        return 315532800  # 1980-01-01, the oldest time a zip (wheel) can hold
+        # No git (a copy of the sources): a fixed time. Not 1980 (the oldest a wheel's zip
+        # holds): rpmlint warns about changelog dates before 1995.
+        return 946684800  # 2000-01-01
 
 
 def dpkg_arch() -> str:
@@ -121,14 +123,6 @@ def rfc3339(epoch: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
-def default_config() -> Path:
-    """The orchestration.toml the package installs (a conffile)."""
-    config = REPO / "packaging" / "config" / "orchestration.toml"
-    if not config.is_file():
-        raise StepFailed(f"{config} is missing")
-    return config
-
-
 def build(tools: Path, out_dir: Path, version_override: str | None, do_lint: bool) -> Outputs:
     """Run every step; raise StepFailed naming the failing one."""
     progress = Progress(STEPS)
@@ -180,12 +174,11 @@ def build(tools: Path, out_dir: Path, version_override: str | None, do_lint: boo
     with progress.step("shell", "juice(1) and bash/zsh/fish completions from the staged juice"):
         shell_files.stage(venv_dir, stage / "root", version.pep440, epoch)
 
-    with progress.step("stage", "wheel, default configuration and documentation"):
+    with progress.step("stage", "wheel, maintainer scripts, default configuration, docs"):
         (opt / "dist").mkdir()
         shutil.copy2(wheel, opt / "dist" / wheel.name)
-        config = stage / "root" / "etc" / "juice" / "config"
-        config.mkdir(parents=True)
-        shutil.copy2(default_config(), config / "orchestration.toml")
+        # Maintainer scripts from the shared fragments, and the default configuration.
+        maintainer = scriptlets.stage(stage, version.pep440)
         doc = stage / "root" / "usr" / "share" / "doc" / "orangeqs-juice"
         doc.mkdir(parents=True)
         shutil.copy2(REPO / "debian" / "copyright", doc / "copyright")
@@ -225,8 +218,8 @@ def build(tools: Path, out_dir: Path, version_override: str | None, do_lint: boo
         "MTIME": rfc3339(epoch),
         "DEPENDS": deb_depends,
         "RPM_DEPENDS": rpm_depends,
-        "SCRIPTS": str(REPO / "rpm"),
-        "DEB_SCRIPTS": str(REPO / "debian"),
+        "SCRIPTS": str(maintainer.rpm),
+        "DEB_SCRIPTS": str(maintainer.deb),
     }
 
     def make(packager: str, target: Path, changelog_file: str) -> None:
@@ -251,9 +244,7 @@ def build(tools: Path, out_dir: Path, version_override: str | None, do_lint: boo
         "lint", "shellcheck, lintian and rpmlint" if do_lint else "skipped (--no-lint)"
     ):
         if do_lint:
-            lint.shellcheck(
-                tools, [*sorted((REPO / "debian").glob("p*")), *sorted((REPO / "rpm").glob("p*"))]
-            )
+            lint.shellcheck(tools, maintainer.scripts)
             lint.lintian(deb)
             lint.rpmlint(tools, rpm, REPO / "rpm" / "rpmlint.toml")
 

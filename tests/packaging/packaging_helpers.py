@@ -15,8 +15,14 @@ SCRIPTLET_LOG = "/tmp/scriptlets.log"  # inside the root
 def apt_get(
     root: Path, args: Sequence[str], env: Mapping[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """apt-get in `root` (run_in_root serializes apt on the shared archive cache)."""
-    return run_in_root(root, ["apt-get", *args], env=env, check=False, timeout=900)
+    """apt-get in `root` (run_in_root serializes apt on the shared archive cache).
+
+    No terminal and nothing on stdin, as under unattended upgrades: a prompt (dpkg's
+    conffile question) fails instead of waiting.
+    """
+    return run_in_root(
+        root, ["apt-get", *args], env=env, check=False, timeout=900, stdin=subprocess.DEVNULL
+    )
 
 
 def scriptlet_log(root: Path) -> list[str]:

@@ -11,6 +11,8 @@ import pytest
 from support import CACHE_DIR, REPO_ROOT
 from support.packages import BuiltPackages, run_build
 
+from orangeqs.juice.ownership import GENERATED_MARKER
+
 VENV = "opt/orangeqs/juice/venv"
 
 
@@ -55,9 +57,17 @@ def test_payload_layout(payloads: dict[str, Path], kind: str) -> None:
     assert (
         root / "opt/orangeqs/juice/dist/orangeqs_juice_core-0.9.0rc1-py3-none-any.whl"
     ).is_file()
-    assert (root / "etc/juice/config/orchestration.toml").read_bytes() == (
-        REPO_ROOT / "packaging/config/orchestration.toml"
-    ).read_bytes()
+    # The .deb ships its default outside /etc (postinst installs it once); the .rpm as
+    # %config(noreplace). Either way: the source file, headed by the version.
+    config = {
+        "deb": "usr/share/orangeqs-juice/orchestration.toml",
+        "rpm": "etc/juice/config/orchestration.toml",
+    }
+    shipped = [p for p in config.values() if (root / p).exists()]
+    assert shipped == [config[kind]]
+    text = (root / config[kind]).read_text()
+    assert text.startswith("# The default configuration of orangeqs-juice 0.9.0rc1.\n")
+    assert text.endswith((REPO_ROOT / "packaging/config/orchestration.toml").read_text())
     cfg = (root / VENV / "pyvenv.cfg").read_text()
     assert "home = /usr/bin\n" in cfg
     assert "command = /usr/bin/python3.11 -m venv /opt/orangeqs/juice/venv\n" in cfg
@@ -93,10 +103,17 @@ def test_deb_metadata(v1: BuiltPackages) -> None:
     control = subprocess.run(
         ["dpkg-deb", "--ctrl-tarfile", str(v1.deb)], capture_output=True, check=True
     ).stdout
-    conffiles = subprocess.run(
-        ["tar", "-xO", "./conffiles"], input=control, capture_output=True, check=True
+    members = subprocess.run(
+        ["tar", "-t"], input=control, capture_output=True, check=True
     ).stdout.decode()
-    assert conffiles.split() == ["/etc/juice/config/orchestration.toml"]
+    # No conffile: dpkg could prompt about it on an upgrade (docs/packaging.md).
+    assert "./conffiles" not in members.split()
+    assert {"./postinst", "./postrm", "./prerm"} <= set(members.split())
+    # The generated scripts, not the templates: fragments spliced in, the core's marker.
+    postrm = subprocess.run(
+        ["tar", "-xO", "./postrm"], input=control, capture_output=True, check=True
+    ).stdout.decode()
+    assert f"'{GENERATED_MARKER}'*)" in postrm and "\n#include" not in postrm
 
 
 def test_rpm_metadata(v1: BuiltPackages) -> None:
@@ -114,6 +131,7 @@ def test_rpm_metadata(v1: BuiltPackages) -> None:
     scripts = query("--scripts")
     for slot in ("postinstall", "preuninstall", "postuninstall", "posttrans"):
         assert f"{slot} scriptlet" in scripts
+    assert f"'{GENERATED_MARKER}'*)" in scripts and "\n#include" not in scripts
 
 
 def test_deb_is_reproducible_and_rpm_too(v1: BuiltPackages, tmp_path: Path) -> None:

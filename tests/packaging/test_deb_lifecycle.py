@@ -19,6 +19,7 @@ from support.roots import chroot_mounts, debian_root, remove_root, run_in_root
 LOG = {"JUICE_SCRIPTLET_LOG": SCRIPTLET_LOG}
 SKIP = {**LOG, "JUICE_SKIP_IMAGE_BUILD": "1"}
 CONFIG = "etc/juice/config/orchestration.toml"
+DEFAULT = "usr/share/orangeqs-juice/orchestration.toml"
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +68,7 @@ def test_juice_runs_from_the_installed_venv(root: Path, v1: BuiltPackages) -> No
 
 def test_upgrade_keeps_an_edited_config_and_runs_the_hook(root: Path, v2: BuiltPackages) -> None:
     config = root / CONFIG
+    assert config.read_text() == (root / DEFAULT).read_text()  # installed on first install
     edited = config.read_text() + "\n# edited by the administrator\n"
     config.write_text(edited)
     shutil.rmtree(root / "var/juice/envs")  # the hook must render them again
@@ -76,7 +78,14 @@ def test_upgrade_keeps_an_edited_config_and_runs_the_hook(root: Path, v2: BuiltP
     assert "JUICE_SKIP_IMAGE_BUILD=1" in output
     assert "warning" not in output
     assert "sudo juice env build --all" in output
+    # The new default differs (its header names v2), the edit is kept, nobody was asked.
     assert config.read_text() == edited
+    assert (
+        (root / DEFAULT)
+        .read_text()
+        .startswith("# The default configuration of orangeqs-juice 0.9.0.\n")
+    )
+    assert "Configuration file" not in output
     assert scriptlet_log(root) == [
         "prerm upgrade 0.9.0",
         "postrm upgrade 0.9.0",
@@ -100,3 +109,5 @@ def test_purge_removes_everything_of_the_package(root: Path) -> None:
     for path in ("opt/orangeqs", "etc/juice", "var/juice", "usr/bin/juice",
                  "usr/share/doc/orangeqs-juice", "var/log/juice"):  # fmt: skip
         assert not (root / path).exists() and not (root / path).is_symlink(), path
+    # A system directory no package lists survives (dpkg counted it as ours).
+    assert (root / "opt").is_dir()

@@ -91,7 +91,12 @@ def test_upgrade_runs_posttrans_once_after_the_old_scriptlets(
     # %postun (1 = one left), then the new %posttrans (2, like %post): the rebuild runs
     # once, last.
     assert scriptlet_log(root) == ["post 2", "preun 1", "postun 1", "posttrans 2"]
+    # The new default differs (its header names the version): rpm keeps the edited file
+    # in use and puts the new default beside it as .rpmnew, which says what it holds.
     assert config.read_text() == edited
+    rpmnew = config.with_name("orchestration.toml.rpmnew").read_text()
+    assert rpmnew.startswith("# The default configuration of orangeqs-juice 0.9.0.\n")
+    assert "Found as orchestration.toml.rpmnew: the new version's default" in rpmnew
 
 
 def test_erase_leaves_only_the_administrators_config(setup: tuple[Path, list[str]]) -> None:
@@ -100,6 +105,8 @@ def test_erase_leaves_only_the_administrators_config(setup: tuple[Path, list[str
     assert scriptlet_log(root) == ["preun 0", "postun 0"]
     # rpm keeps the edited %config(noreplace) file as .rpmsave: the administrator's work.
     saved = "/etc/juice/config/orchestration.toml.rpmsave"
+    assert (root / saved.lstrip("/")).read_text().endswith("\n# edited by the administrator\n")
+    # The .rpmnew of the upgrade was the package's default: erase removed it.
     assert juice_leftovers(root, keep=[saved, "/etc/juice", "/etc/juice/config"]) == []
     for path in ("opt/orangeqs", "var/juice", "usr/bin/juice"):
         assert not (root / path).exists() and not (root / path).is_symlink(), path

@@ -109,7 +109,38 @@ def repo_v1(served: Served, releases: dict[str, Release], signing_key: Key, othe
 
     # A well-formed repository signed by a key the clients never installed.
     publish_ok(served.tree("other-key"), other_key, releases[V1].deb, releases[V1].rpm)
+
+    # Metadata signed by the right key and checksums that match, but the package itself
+    # unsigned, or signed by the other key: only dnf's package signature check
+    # (gpgcheck) can refuse these.
+    unsigned = releases[V1].rpm
+    foreign = next(served.tree("other-key").glob("rpm/packages/*.rpm"))
+    for tree, rpm in (("unsigned-package", unsigned), ("foreign-signed-package", foreign)):
+        _with_package(served.tree(tree), good, rpm, signing_key)
+
+    # The good metadata, but the package file gone (the server answers 404).
+    missing = served.tree("missing-package")
+    shutil.copytree(good, missing, symlinks=True)
+    for path in missing.glob("rpm/packages/*.rpm"):
+        path.unlink()
     return good
+
+
+def _with_package(tree: Path, good: Path, rpm: Path, key: Key) -> None:
+    """A copy of the good tree whose .rpm is `rpm`, with repodata rebuilt and signed by
+    `key` as the publisher does (so metadata and checksums are all in order)."""
+    shutil.copytree(good, tree, symlinks=True)
+    for old in tree.glob("rpm/packages/*.rpm"):
+        old.unlink()
+    shutil.copy2(rpm, tree / "rpm/packages" / rpm.name)
+    (tree / "rpm/repodata").unlink()  # a link to the published generation's directory
+    subprocess.run(["createrepo_c", "--quiet", str(tree / "rpm")], check=True)
+    repomd = tree / "rpm/repodata/repomd.xml"
+    subprocess.run(
+        ["gpg", "--batch", "--yes", "--local-user", key.fingerprint, "--armor",
+         "--detach-sign", "--output", f"{repomd}.asc", str(repomd)],
+        env=key.env, check=True, capture_output=True,
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -236,7 +267,10 @@ def _apt_update_from(root: Path, served: Served, tree: str) -> subprocess.Comple
 
 # --- dnf ------------------------------------------------------------------------------
 
-TREES = ("good", "tampered-metadata", "tampered-package", "other-key")
+TREES = (
+    "good", "tampered-metadata", "tampered-package", "other-key",
+    "unsigned-package", "foreign-signed-package", "missing-package",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -312,6 +346,9 @@ def test_dnf_installs_v1_from_the_signed_repository(
         ("tampered-metadata", "repomd.xml GPG signature verification error"),
         ("other-key", "repomd.xml GPG signature verification error"),
         ("tampered-package", "Cannot download"),
+        # dnf's package signature check; neither message can come from a missing file.
+        ("unsigned-package", "is not signed"),
+        ("foreign-signed-package", "are already installed but they are not correct for"),
     ],
 )
 def test_dnf_refuses_what_its_key_did_not_sign(
@@ -322,6 +359,17 @@ def test_dnf_refuses_what_its_key_did_not_sign(
     assert proc.returncode != 0
     assert refusal in proc.stdout + proc.stderr
     assert rpm_version(dnf_root) == before
+
+
+def test_dnf_signature_refusals_are_not_a_missing_file(dnf_root: DnfRoot) -> None:
+    """What the signature cases above expect cannot come from a 404."""
+    proc = dnf(dnf_root, "missing-package", "--refresh", "reinstall", NAME, env=SKIP_BUILD,
+               check=False)  # fmt: skip
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "Cannot download" in output
+    for signature_refusal in ("is not signed", "not correct for", "GPG check FAILED"):
+        assert signature_refusal not in output
 
 
 # --- v2: published after every v1 test above ---------------------------------------------

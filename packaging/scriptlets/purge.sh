@@ -1,0 +1,61 @@
+# purge.sh: remove what the package and juice made, and nothing else. Every step runs
+# even when an earlier one failed; what could not be removed is named at the end, and
+# the package manager still finishes. Kept: directories in @ENVS_DIR@ without juice's
+# stamp file @STAMP@, units without juice's marker, an administrator's other files in
+# @CONFIG_DIR@, the contents of @SHARED_DIR@.
+purge_failed=""
+
+purge_remove() {
+    # $1: a path to remove (recursively); reported if that fails.
+    [ -e "$1" ] || [ -L "$1" ] || return 0
+    if ! purge_error=$(rm -rf -- "$1" 2>&1); then
+        warn "could not remove $1: $(echo "$purge_error" | tail -n 1)"
+        purge_failed="$purge_failed $1"
+    fi
+}
+
+purge_rmdir_if_empty() {
+    # Directories go only when nothing an administrator put there is left.
+    [ -d "$1" ] || return 0
+    rmdir -- "$1" 2>/dev/null || say "kept $1 (not empty)"
+}
+
+purge_generated() {
+    for entry in @ENVS_DIR@/* @ENVS_DIR@/.[!.]*; do
+        [ -e "$entry" ] || [ -L "$entry" ] || continue
+        if [ -d "$entry" ] && [ ! -L "$entry" ] && [ -f "$entry/@STAMP@" ]; then
+            purge_remove "$entry"
+        elif [ "$entry" = @LOCK_FILE@ ] || [ "$entry" = @PODMAN_LOCK@ ]; then
+            purge_remove "$entry"
+        else
+            say "kept $entry (juice did not create it)"
+        fi
+    done
+    purge_rmdir_if_empty @ENVS_DIR@
+    purge_remove @RUN_DIR@
+    for log in @BUILD_LOG_PREFIX@*@BUILD_LOG_SUFFIX@; do
+        purge_remove "$log"
+    done
+    removed_unit=no
+    for unit in @UNIT_DIR@/juice-*; do
+        if [ ! -f "$unit" ] || [ -L "$unit" ]; then continue; fi
+        case "$(head -n 1 "$unit" 2>/dev/null)" in
+            @MARKER@*)
+                purge_remove "$unit"
+                removed_unit=yes
+                ;;
+        esac
+    done
+    # The same test for a running systemd that Debian's helpers use.
+    if [ "$removed_unit" = yes ] && [ -d /run/systemd/system ]; then
+        systemctl daemon-reload || warn "warning: systemctl daemon-reload failed"
+    fi
+    for dir in @LOG_DIR@ @SHARED_DIR@ @VAR_DIR@; do
+        purge_rmdir_if_empty "$dir"
+    done
+    if [ -n "$purge_failed" ]; then
+        warn "purge could not remove:$purge_failed"
+        warn "the package is removed; remove those by hand (reasons above)."
+    fi
+    return 0
+}
