@@ -43,14 +43,16 @@ def run(
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
     capture: bool = False,
+    clean_env: bool = False,
 ) -> str:
     """Run a command; on failure raise StepFailed with the command and its output's tail.
 
     Output is captured (and shown only on failure) unless the command's own progress is
-    worth seeing; `capture=True` returns stdout.
+    worth seeing; `capture=True` returns stdout. `clean_env=True`: only `env`, none of
+    this process's environment (commands in a build root).
     """
     argv = [str(arg) for arg in argv]
-    full_env = {**os.environ, **(env or {})}
+    full_env = {**({} if clean_env else os.environ), **(env or {})}
     result = subprocess.run(
         argv,
         cwd=cwd,
