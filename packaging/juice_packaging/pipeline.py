@@ -179,9 +179,7 @@ class TargetBuild:
     @property
     def version(self) -> PackageVersion:
         """The version with the target's suffixes (+deb12, .py311)."""
-        return self.build.version.for_target(
-            self.target.deb_suffix, self.target.rpm_release_suffix
-        )
+        return self.build.version.for_target(self.target.deb_suffix, self.target.rpm_release_suffix)
 
     @property
     def root(self) -> Path:
@@ -221,7 +219,7 @@ class TargetBuild:
 
 
 INSTALLED_OPT = "/opt/orangeqs/juice"
-IN_ROOT = "/var/tmp/juice-build"  # where the build's inputs are copied into a root
+IN_ROOT = "/root/juice-build"  # where the build's inputs are copied into a root (its own)
 IN_ROOT_UV_CACHE = "/var/cache/juice-uv"  # the shared uv cache, bound into every root
 
 

@@ -51,10 +51,10 @@ def run(
     worth seeing; `capture=True` returns stdout. `clean_env=True`: only `env`, none of
     this process's environment (commands in a build root).
     """
-    argv = [str(arg) for arg in argv]
+    words = [str(arg) for arg in argv]
     full_env = {**({} if clean_env else os.environ), **(env or {})}
     result = subprocess.run(
-        argv,
+        words,
         cwd=cwd,
         env=full_env,
         stdout=subprocess.PIPE,
@@ -64,7 +64,7 @@ def run(
     )
     if result.returncode != 0:
         tail = "\n".join(result.stdout.strip().splitlines()[-25:])
-        raise StepFailed(f"`{' '.join(argv)}` exited {result.returncode}:\n{tail}")
+        raise StepFailed(f"`{' '.join(words)}` exited {result.returncode}:\n{tail}")
     return result.stdout if capture else ""
 
 
