@@ -73,7 +73,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AptLab]:
         host.run(["install", "-d", "-m", "0755", "/etc/apt/keyrings"])
         host.copy_in(repo.client_file("orangeqs-juice.gpg"), "/etc/apt/keyrings/orangeqs-juice.gpg")
         host.copy_in(
-            repo.client_file("orangeqs-juice.sources"),
+            repo.client_file("orangeqs-juice-bookworm.sources"),
             "/etc/apt/sources.list.d/orangeqs-juice.sources",
         )
         yield AptLab(host, repo, releases)

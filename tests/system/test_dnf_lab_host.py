@@ -62,7 +62,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DnfLab]:
         host.copy_in(provides, "/root/debian-provides.rpm")
         dnf(host, "install", "/root/debian-provides.rpm")
         host.copy_in(
-            repo.client_file("orangeqs-juice.repo"), "/etc/yum.repos.d/orangeqs-juice.repo"
+            repo.client_file("orangeqs-juice-py311.repo"), "/etc/yum.repos.d/orangeqs-juice.repo"
         )
         yield DnfLab(host, repo, releases)
 
