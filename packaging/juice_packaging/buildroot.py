@@ -48,9 +48,7 @@ def debian_mirror(apt_dir: Path = Path("/etc/apt")) -> str:
     for uri in (u for line in uris for u in line.split()):
         if uri.rstrip("/").endswith("/debian"):
             return uri.rstrip("/")
-    raise StepFailed(
-        f"no Debian archive in {apt_dir}/sources.list*; set {MIRROR_ENV} to its URL"
-    )
+    raise StepFailed(f"no Debian archive in {apt_dir}/sources.list*; set {MIRROR_ENV} to its URL")
 
 
 def cached_root(cache: Path, suite: str) -> Path:

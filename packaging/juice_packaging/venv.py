@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 
 from juice_packaging import buildroot
-from juice_packaging.steps import StepFailed, run
+from juice_packaging.steps import StepFailed
 
 INSTALLED_VENV = "/opt/orangeqs/juice/venv"
 _MANYLINUX_LEGACY = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
