@@ -152,7 +152,7 @@ def _pack(root: Path, tarball: Path) -> None:
 
 
 def cached_root_tarball(
-    key: str, build: Callable[[Path], None], *, base: Sequence[str] = ()
+    key: str, build: Callable[[Path], None], *, base: Sequence[str] = (), suite: str = SUITE
 ) -> Path:
     """A cached root tarball derived from the debootstrap root for `base`; built once.
 
@@ -163,10 +163,10 @@ def cached_root_tarball(
     """
 
     def make(work: Path) -> None:
-        debian_root(work, base)
+        debian_root(work, base, suite)
         build(work)
 
-    return _cached_tarball(f"{_key(base)}-{key}", make)
+    return _cached_tarball(f"{_key(base, suite)}-{key}", make)
 
 
 def debian_root_tarball(include: Sequence[str] = (), suite: str = SUITE) -> Path:
