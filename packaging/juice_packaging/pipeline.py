@@ -251,6 +251,8 @@ def enter_root(t: TargetBuild) -> None:
     /usr/bin/python3.X must make it, on the release's own libraries. The root is
     debootstrapped once (cached under .cache/build-roots) and mounted as an overlay.
     """
+    if os.geteuid() != 0:
+        raise StepFailed("making a release's root needs root (debootstrap, mount, chroot)")
     lower = buildroot.cached_root(BUILD_ROOTS, t.target.suite)
     uv_cache = REPO / ".cache" / "uv"
     uv_cache.mkdir(parents=True, exist_ok=True)
