@@ -219,7 +219,10 @@ def assert_built_once_since(host: BootedHost, name: str, cursor: str | None) -> 
 
 
 def daemon_reloads_since(host: BootedHost, cursor: str) -> list[int]:
-    """Monotonic times (µs) of PID 1's "Reloading." (a daemon-reload) after `cursor`."""
+    """Monotonic times (µs) of PID 1's "Reloading." (a daemon-reload) after `cursor`.
+
+    systemd 252 (Debian 12) logs "Reloading.", systemd 257 (Debian 13) "Reloading...".
+    """
     host.run(["journalctl", "--sync"])
     out = host.run(
         ["journalctl", "--no-pager", "-o", "json", "_PID=1", f"--after-cursor={cursor}"]
@@ -228,5 +231,5 @@ def daemon_reloads_since(host: BootedHost, cursor: str) -> list[int]:
     return [
         int(entry["__MONOTONIC_TIMESTAMP"])
         for entry, message in zip(entries, messages(entries), strict=True)
-        if message == "Reloading."
+        if message in ("Reloading.", "Reloading...")
     ]
