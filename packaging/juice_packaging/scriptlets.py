@@ -125,24 +125,29 @@ def default_config(version: str) -> str:
     return header + CONFIG_SOURCE.read_text(encoding="utf-8")
 
 
+def staged(stage_dir: Path) -> Staged:
+    """Where `stage` puts the scripts below `stage_dir`."""
+    out = {packager: stage_dir / "scripts" / packager for packager in WRAPPERS}
+    scripts = [out[packager] / name for packager, (_, names) in WRAPPERS.items() for name in names]
+    return Staged(deb=out["deb"], rpm=out["rpm"], scripts=scripts)
+
+
 def stage(stage_dir: Path, version: str) -> Staged:
     """Render every maintainer script into ``stage_dir/scripts/{deb,rpm}/`` and stage
     the default configuration under ``stage_dir/root`` (.deb: DEFAULT_CONFIG; .rpm: the
     config dir itself, as %config(noreplace))."""
     values = core_values()
-    scripts: list[Path] = []
-    out: dict[str, Path] = {}
+    where = staged(stage_dir)
     for packager, (source_dir, names) in WRAPPERS.items():
-        out[packager] = stage_dir / "scripts" / packager
-        out[packager].mkdir(parents=True)
+        out = where.deb if packager == "deb" else where.rpm
+        out.mkdir(parents=True)
         for name in names:
-            target = out[packager] / name
+            target = out / name
             target.write_text(render(REPO / source_dir / f"{name}.in", values), encoding="utf-8")
             target.chmod(0o755)
-            scripts.append(target)
     config = default_config(version)
     for path in (DEFAULT_CONFIG, values["CONFIG"]):
-        staged = stage_dir / "root" / path.lstrip("/")
-        staged.parent.mkdir(parents=True, exist_ok=True)
-        staged.write_text(config, encoding="utf-8")
-    return Staged(deb=out["deb"], rpm=out["rpm"], scripts=scripts)
+        staged_config = stage_dir / "root" / path.lstrip("/")
+        staged_config.parent.mkdir(parents=True, exist_ok=True)
+        staged_config.write_text(config, encoding="utf-8")
+    return where

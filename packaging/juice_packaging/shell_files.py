@@ -9,9 +9,9 @@ drift from ``juice --help``:
 - each completion script by click's completion support, the text that
   ``_JUICE_COMPLETE=<shell>_source juice`` prints.
 
-``stage`` runs on the build tools' Python and starts the staged venv's Python on
-``write`` (``python -B -m juice_packaging.shell_files``): only that interpreter has click
-and the core. ``-B``: running it must leave no byte code in the packaged venv.
+The build's shell step runs ``command`` in the target's build root: the packaged venv's
+Python runs ``write`` (``python -B -m juice_packaging.shell_files``), as only that
+interpreter has click and the core, and only on its own release.
 """
 
 from __future__ import annotations
@@ -20,9 +20,6 @@ import argparse
 import gzip
 from pathlib import Path
 
-from juice_packaging.steps import run
-
-PACKAGING = Path(__file__).resolve().parents[1]
 PROG_NAME = "juice"
 COMPLETE_VAR = "_JUICE_COMPLETE"
 # Under the staging root, where nfpm.yaml takes them from. zsh: Debian's vendor
@@ -35,24 +32,18 @@ COMPLETIONS = {
 }
 
 
-def stage(venv: Path, root: Path, version: str, epoch: int) -> None:
-    """Write the man page and the completion scripts under ``root`` (the staging root)."""
-    run(
-        [
-            venv / "bin" / "python",
-            "-B",
-            "-m",
-            "juice_packaging.shell_files",
-            "--root",
-            root,
-            "--version",
-            version,
-            "--epoch",
-            str(epoch),
-        ],
-        # Only packaging/ added: juice itself must come from the staged venv.
-        env={"PYTHONPATH": str(PACKAGING), "PYTHONDONTWRITEBYTECODE": "1"},
-    )
+def command(python: str, packaging: str, root: str, version: str, epoch: int) -> list[str]:
+    """The command that writes the man page and the completion scripts under `root`.
+
+    `python` is the packaged venv's interpreter; `packaging` the directory holding
+    juice_packaging. Only that directory is added to the path: juice itself must come
+    from the packaged venv. ``-B``: no byte code may land in the packaged venv.
+    """
+    return [
+        "env", f"PYTHONPATH={packaging}", "PYTHONDONTWRITEBYTECODE=1",
+        python, "-B", "-m", "juice_packaging.shell_files",
+        "--root", root, "--version", version, "--epoch", str(epoch),
+    ]  # fmt: skip
 
 
 def write(root: Path, version: str, epoch: int) -> None:

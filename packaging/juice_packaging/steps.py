@@ -43,16 +43,18 @@ def run(
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
     capture: bool = False,
+    clean_env: bool = False,
 ) -> str:
     """Run a command; on failure raise StepFailed with the command and its output's tail.
 
     Output is captured (and shown only on failure) unless the command's own progress is
-    worth seeing; `capture=True` returns stdout.
+    worth seeing; `capture=True` returns stdout. `clean_env=True`: only `env`, none of
+    this process's environment (commands in a build root).
     """
-    args = [str(arg) for arg in argv]
-    full_env = {**os.environ, **(env or {})}
+    words = [str(arg) for arg in argv]
+    full_env = {**({} if clean_env else os.environ), **(env or {})}
     result = subprocess.run(
-        args,
+        words,
         cwd=cwd,
         env=full_env,
         stdout=subprocess.PIPE,
@@ -62,7 +64,7 @@ def run(
     )
     if result.returncode != 0:
         tail = "\n".join(result.stdout.strip().splitlines()[-25:])
-        raise StepFailed(f"`{' '.join(args)}` exited {result.returncode}:\n{tail}")
+        raise StepFailed(f"`{' '.join(words)}` exited {result.returncode}:\n{tail}")
     return result.stdout if capture else ""
 
 

@@ -1,8 +1,9 @@
-"""The managed venv: created with the system Python, filled from the pinned lock, relocated.
+"""The managed venv: created with a release's system Python, filled from the pinned lock.
 
-It is built in a staging directory and must run from /opt/orangeqs/juice/venv only, so
-every trace of the staging path is rewritten (virtualenv-tools3, pyvenv.cfg, the core
-wheel's direct_url.json) and then searched for: one left is an error.
+It is made inside a build root of the target release, at the path it is installed at
+(/opt/orangeqs/juice/venv), then taken out into the staging tree. Every trace of where
+and how it was built is rewritten or removed (virtualenv-tools3, pyvenv.cfg, the core
+wheel's direct_url.json, RECORD) and then searched for: one left is an error.
 """
 
 from __future__ import annotations
@@ -14,69 +15,78 @@ import re
 import shutil
 from pathlib import Path
 
-from juice_packaging.steps import StepFailed, run
+from juice_packaging import buildroot
+from juice_packaging.steps import StepFailed
 
 INSTALLED_VENV = "/opt/orangeqs/juice/venv"
 _MANYLINUX_LEGACY = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
 
 
-def system_python_minor(system_python: Path) -> str:
-    """``3.11`` for Debian 12's /usr/bin/python3: the minor the package depends on."""
-    out = run(
-        [system_python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+def system_python(root: Path) -> tuple[str, str]:
+    """``("3.11", "3.11.2")``: the minor and full version of the root's /usr/bin/python3.
+
+    The minor is what the package depends on (python3.11, python(abi) = 3.11).
+    """
+    out = buildroot.run_in(
+        root,
+        ["/usr/bin/python3", "-c", "import platform; print(platform.python_version())"],
         capture=True,
-    )
-    return out.strip()
+    ).strip()
+    return ".".join(out.split(".")[:2]), out
 
 
-def create(venv: Path, python_minor: str) -> Path:
-    """Create the venv with ``/usr/bin/python3.X`` (not the python3 first on PATH).
+def create(root: Path, python_minor: str) -> Path:
+    """Create the venv at INSTALLED_VENV in `root` with ``/usr/bin/python3.X``.
 
-    Naming the minor makes the venv's ``bin/python`` point at ``/usr/bin/python3.X``,
-    the file the package's dependency guarantees, rather than at ``/usr/bin/python3``,
-    which another Python may own on the target.
+    Naming the minor (not the python3 first on PATH) makes the venv's ``bin/python``
+    point at ``/usr/bin/python3.X``, the file the package's dependency guarantees,
+    rather than at ``/usr/bin/python3``, which another Python may own on the host.
     """
     interpreter = Path(f"/usr/bin/python{python_minor}")
-    if not interpreter.exists():
-        raise StepFailed(f"{interpreter} is missing")
-    run([interpreter, "-m", "venv", "--without-pip", venv])
+    if not (root / interpreter.relative_to("/")).exists():
+        raise StepFailed(f"{interpreter} is missing in the build root {root}")
+    buildroot.run_in(root, [interpreter, "-m", "venv", "--without-pip", INSTALLED_VENV])
     return interpreter
 
 
-def install(uv: Path, venv: Path, lock: Path, wheel: Path, uv_cache: Path) -> None:
-    """Install the hashed runtime lock, then the core wheel without resolving again."""
-    env = {"UV_CACHE_DIR": str(uv_cache), "UV_PYTHON_DOWNLOADS": "never"}
+def install(root: Path, uv: str, lock: str, wheel: str, uv_cache: str, ca_bundle: str) -> None:
+    """Install the hashed runtime lock, then the core wheel without resolving again.
+
+    Runs in `root` (paths are the root's): uv must ask the release's own Python which
+    wheels fit it. `ca_bundle` is the build machine's CA bundle (a proxy's CA included).
+    """
+    python = f"{INSTALLED_VENV}/bin/python"
+    env = [
+        "env", f"UV_CACHE_DIR={uv_cache}", "UV_PYTHON_DOWNLOADS=never",
+        f"SSL_CERT_FILE={ca_bundle}", "UV_NATIVE_TLS=1",
+    ]  # fmt: skip
     common = [
-        "pip",
-        "install",
-        "--python",
-        str(venv / "bin" / "python"),
-        "--no-config",
+        *env, uv, "pip", "install", "--python", python, "--no-config",
         # Copies, not links into uv's cache; no .pyc (postinst byte-compiles on the host).
-        "--link-mode",
-        "copy",
-        "--no-compile",
-        "--no-deps",
-    ]
-    run([uv, *common, "--require-hashes", "--only-binary", ":all:", "-r", lock], env=env)
-    run([uv, *common, wheel], env=env)
+        "--link-mode", "copy", "--no-compile", "--no-deps",
+    ]  # fmt: skip
+    buildroot.run_in(root, [*common, "--require-hashes", "--only-binary", ":all:", "-r", lock])
+    buildroot.run_in(root, [*common, wheel])
     try:
-        run([uv, "pip", "check", "--python", str(venv / "bin" / "python")], env=env)
+        buildroot.run_in(root, [*env, uv, "pip", "check", "--python", python])
     except StepFailed as exc:
         raise StepFailed(
-            f"{lock.name} does not satisfy orangeqs-juice-core's dependencies; regenerate "
-            f"it (python -m juice_packaging.locks, see docs/packaging.md).\n{exc}"
+            f"{Path(lock).name} does not satisfy orangeqs-juice-core's dependencies; "
+            f"regenerate it (python -m juice_packaging.locks, see docs/packaging.md).\n{exc}"
         ) from exc
 
 
-def relocate(virtualenv_tools: Path, venv: Path, interpreter: Path, version: str) -> None:
-    """Rewrite the staging path to INSTALLED_VENV everywhere it is recorded."""
-    # Where the wheel file was installed from (the staging path) and when: no use.
+def strip_build_records(venv: Path, interpreter: Path, version: str) -> None:
+    """Remove or rewrite what records how and where the venv was built.
+
+    The venv was made at INSTALLED_VENV (in a build root), so shebangs and activate
+    scripts are right already; what is left is build-time bookkeeping.
+    """
+    # Where the wheel file was installed from (a build path) and when: no use.
     for name in ("direct_url.json", "uv_cache.json"):
         for path in venv.glob(f"lib/python*/site-packages/*.dist-info/{name}"):
             path.unlink()
-    run([virtualenv_tools, "--update-path", INSTALLED_VENV, venv])
-    # venv writes the command that created it (with the staging path) into pyvenv.cfg.
+    # One fixed pyvenv.cfg: venv writes the exact command that created it.
     (venv / "pyvenv.cfg").write_text(
         f"home = {interpreter.parent}\n"
         "include-system-site-packages = false\n"
@@ -86,8 +96,10 @@ def relocate(virtualenv_tools: Path, venv: Path, interpreter: Path, version: str
         encoding="utf-8",
     )
     refresh_records(venv)
-    # uv's lock file for concurrent installs: of no use once the venv is packaged.
+    # uv's lock file for concurrent installs, and Python 3.13's .gitignore ("*", to keep
+    # a venv out of a checkout): of no use once the venv is packaged.
     (venv / ".lock").unlink(missing_ok=True)
+    (venv / ".gitignore").unlink(missing_ok=True)
     for cache in list(venv.rglob("__pycache__")):
         shutil.rmtree(cache)
     for pyc in venv.rglob("*.py[co]"):
@@ -97,9 +109,7 @@ def relocate(virtualenv_tools: Path, venv: Path, interpreter: Path, version: str
 def refresh_records(venv: Path) -> None:
     """Make every RECORD match the relocated files (hashes of rewritten scripts).
 
-    Before this, RECORD held the hashes of the scripts with the staging path in their
-    shebang: wrong for the installed files, and different for every build directory.
-    Entries of files removed above are dropped.
+    Entries of files removed above are dropped, and every hash is the file's own.
     """
     site = next(venv.glob("lib/python*/site-packages"))
     for record in site.glob("*.dist-info/RECORD"):

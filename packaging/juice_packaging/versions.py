@@ -25,7 +25,7 @@ versions (``+abc``) are refused: they have no meaning for a published package.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
@@ -44,16 +44,27 @@ class PackageVersion:
     pep440: str
     epoch: int
     upstream: str  # without epoch: the same for dpkg and rpm
+    deb_suffix: str = ""  # the target release's: +deb12 (juice_packaging.targets)
+    rpm_release_suffix: str = ""  # the target Python ABI's: .py311
+
+    def for_target(self, deb_suffix: str, rpm_release_suffix: str) -> PackageVersion:
+        """This version as built for one target (see juice_packaging.targets)."""
+        return replace(self, deb_suffix=deb_suffix, rpm_release_suffix=rpm_release_suffix)
+
+    @property
+    def deb_upstream(self) -> str:
+        """The Debian version without epoch: ``1.0~rc1+deb12``."""
+        return self.upstream + self.deb_suffix
 
     @property
     def deb(self) -> str:
         """The Debian ``Version`` field (a native package: no Debian revision)."""
-        return f"{self.epoch}:{self.upstream}" if self.epoch else self.upstream
+        return f"{self.epoch}:{self.deb_upstream}" if self.epoch else self.deb_upstream
 
     @property
     def rpm_release(self) -> str:
-        """RPM ``Release``: 1, as every build of one core version is one release."""
-        return "1"
+        """RPM ``Release``: 1 (and the target's ABI suffix), one release per core version."""
+        return "1" + self.rpm_release_suffix
 
     @property
     def rpm_evr(self) -> str:
@@ -63,7 +74,7 @@ class PackageVersion:
 
     def deb_filename(self, arch: str) -> str:
         """Debian's file name convention: the epoch is left out."""
-        return f"orangeqs-juice_{self.upstream}_{arch}.deb"
+        return f"orangeqs-juice_{self.deb_upstream}_{arch}.deb"
 
     def rpm_filename(self, arch: str) -> str:
         """RPM's ``name-version-release.arch.rpm``."""

@@ -8,12 +8,19 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from juice_packaging.targets import TARGETS, Target
 from support import CACHE_DIR, REPO_ROOT
 from support.packages import BuiltPackages, run_build
 
 from orangeqs.juice.ownership import GENERATED_MARKER
 
 VENV = "opt/orangeqs/juice/venv"
+
+
+@pytest.fixture(scope="module", params=list(TARGETS))
+def target_name(request: pytest.FixtureRequest) -> str:
+    """Every test here runs for every target's packages."""
+    return str(request.param)
 
 
 def extract_deb(deb: Path, dest: Path) -> Path:
@@ -36,9 +43,10 @@ def payloads(v1: BuiltPackages, tmp_path_factory: pytest.TempPathFactory) -> dic
     return {"deb": extract_deb(v1.deb, base / "deb"), "rpm": extract_rpm(v1.rpm, base / "rpm")}
 
 
-def test_outputs_and_checksums(v1: BuiltPackages) -> None:
-    assert v1.deb.name == "orangeqs-juice_0.9.0~rc1_amd64.deb"
-    assert v1.rpm.name == "orangeqs-juice-0.9.0~rc1-1.x86_64.rpm"
+def test_outputs_and_checksums(v1: BuiltPackages, target: Target) -> None:
+    number, abi = target.version_id, target.python.replace(".", "")
+    assert v1.deb.name == f"orangeqs-juice_0.9.0~rc1+deb{number}_amd64.deb"
+    assert v1.rpm.name == f"orangeqs-juice-0.9.0~rc1-1.py{abi}.x86_64.rpm"
     assert v1.wheel.name == "orangeqs_juice_core-0.9.0rc1-py3-none-any.whl"
     lines = v1.checksums.read_text().splitlines()
     assert len(lines) == 3
@@ -48,12 +56,13 @@ def test_outputs_and_checksums(v1: BuiltPackages) -> None:
 
 
 @pytest.mark.parametrize("kind", ["deb", "rpm"])
-def test_payload_layout(payloads: dict[str, Path], kind: str) -> None:
+def test_payload_layout(payloads: dict[str, Path], kind: str, target: Target) -> None:
     root = payloads[kind]
+    python = f"/usr/bin/python{target.python}"
     assert (root / VENV / "bin" / "juice").is_file()
     assert (root / VENV / "bin" / "uv").is_file(), "image builds mount the venv's uv"
     assert (root / "usr/bin/juice").readlink() == Path("/opt/orangeqs/juice/venv/bin/juice")
-    assert (root / VENV / "bin/python3.11").readlink() == Path("/usr/bin/python3.11")
+    assert (root / VENV / f"bin/python{target.python}").readlink() == Path(python)
     assert (
         root / "opt/orangeqs/juice/dist/orangeqs_juice_core-0.9.0rc1-py3-none-any.whl"
     ).is_file()
@@ -70,7 +79,8 @@ def test_payload_layout(payloads: dict[str, Path], kind: str) -> None:
     assert text.endswith((REPO_ROOT / "packaging/config/orchestration.toml").read_text())
     cfg = (root / VENV / "pyvenv.cfg").read_text()
     assert "home = /usr/bin\n" in cfg
-    assert "command = /usr/bin/python3.11 -m venv /opt/orangeqs/juice/venv\n" in cfg
+    assert f"command = {python} -m venv /opt/orangeqs/juice/venv\n" in cfg
+    assert not (root / VENV / ".gitignore").exists()
 
 
 @pytest.mark.parametrize("kind", ["deb", "rpm"])
@@ -89,17 +99,17 @@ def test_no_bytecode_and_no_build_path(payloads: dict[str, Path], kind: str) -> 
     assert shebang == b"#!/opt/orangeqs/juice/venv/bin/python"
 
 
-def test_deb_metadata(v1: BuiltPackages) -> None:
+def test_deb_metadata(v1: BuiltPackages, target: Target) -> None:
     fields = subprocess.run(
         ["dpkg-deb", "-f", str(v1.deb), "Package", "Version", "Architecture", "Depends"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    assert "Version: 0.9.0~rc1\n" in fields
+    assert f"Version: 0.9.0~rc1+deb{target.version_id}\n" in fields
     assert "Architecture: amd64\n" in fields
     depends = fields.split("Depends: ")[1].strip().split(", ")
-    assert depends[:2] == ["python3.11", "podman"]
+    assert depends[:2] == [f"python{target.python}", "podman"]
     control = subprocess.run(
         ["dpkg-deb", "--ctrl-tarfile", str(v1.deb)], capture_output=True, check=True
     ).stdout
@@ -116,15 +126,16 @@ def test_deb_metadata(v1: BuiltPackages) -> None:
     assert f"'{GENERATED_MARKER}'*)" in postrm and "\n#include" not in postrm
 
 
-def test_rpm_metadata(v1: BuiltPackages) -> None:
+def test_rpm_metadata(v1: BuiltPackages, target: Target) -> None:
     def query(*args: str) -> str:
         return subprocess.run(
             ["rpm", "-qp", *args, str(v1.rpm)], capture_output=True, text=True, check=True
         ).stdout
 
-    assert query("--qf", "%{VERSION}-%{RELEASE}") == "0.9.0~rc1-1"
+    abi = target.python.replace(".", "")
+    assert query("--qf", "%{VERSION}-%{RELEASE}") == f"0.9.0~rc1-1.py{abi}"
     requires = query("--requires").splitlines()
-    assert "python(abi) = 3.11" in requires
+    assert f"python(abi) = {target.python}" in requires
     assert "podman" in requires
     flags = query("--qf", "[%{FILEFLAGS:fflags} %{FILENAMES}\n]")
     assert "cn /etc/juice/config/orchestration.toml" in flags  # %config(noreplace)
@@ -134,9 +145,11 @@ def test_rpm_metadata(v1: BuiltPackages) -> None:
     assert f"'{GENERATED_MARKER}'*)" in scripts and "\n#include" not in scripts
 
 
-def test_deb_is_reproducible_and_rpm_too(v1: BuiltPackages, tmp_path: Path) -> None:
+def test_deb_is_reproducible_and_rpm_too(
+    v1: BuiltPackages, target_name: str, tmp_path: Path
+) -> None:
     """A second build of the same sources and SOURCE_DATE_EPOCH gives the same bytes."""
-    result = run_build(v1.version, tmp_path)
+    result = run_build(v1.version, tmp_path, target=target_name)
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / v1.deb.name).read_bytes() == v1.deb.read_bytes()
     assert (tmp_path / v1.rpm.name).read_bytes() == v1.rpm.read_bytes()
@@ -166,3 +179,11 @@ def test_a_failing_step_says_which_and_why(tmp_path: Path) -> None:
     assert 'step "version" failed' in result.stderr
     assert "local version label" in result.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_an_unknown_target_is_refused_with_a_close_match(tmp_path: Path) -> None:
+    result = run_build("1.0.0", tmp_path, target="debian-13")
+    assert result.returncode == 2
+    assert "unknown target 'debian-13' (did you mean debian13?)" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not tmp_path.exists() or not list(tmp_path.iterdir())

@@ -1,4 +1,5 @@
-"""The .deb in a fresh Debian 12 root: apt install (real dependencies), upgrade, purge.
+"""The .deb in a fresh root of its release (Debian 12 and 13): apt install (real
+dependencies), upgrade, purge. One root per release, shared by the module's tests.
 
 There is no running systemd in the root and podman cannot build there, so the first
 install really attempts the image build (direct mode) and must fail gracefully; the
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from juice_packaging.targets import TARGETS, Target
 from packaging_helpers import MARKER, SCRIPTLET_LOG, apt_get, juice_leftovers, scriptlet_log
 from support.packages import BuiltPackages
 from support.roots import chroot_mounts, debian_root, remove_root, run_in_root
@@ -22,11 +24,20 @@ CONFIG = "etc/juice/config/orchestration.toml"
 DEFAULT = "usr/share/orangeqs-juice/orchestration.toml"
 
 
+@pytest.fixture(scope="module", params=list(TARGETS))
+def target_name(request: pytest.FixtureRequest) -> str:
+    """Every test here runs for every target, in a root of that target's release."""
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
 def root(
-    tmp_path_factory: pytest.TempPathFactory, v1: BuiltPackages, v2: BuiltPackages
+    tmp_path_factory: pytest.TempPathFactory,
+    v1: BuiltPackages,
+    v2: BuiltPackages,
+    target: Target,
 ) -> Iterator[Path]:
-    path = debian_root(tmp_path_factory.mktemp("deb") / "root")
+    path = debian_root(tmp_path_factory.mktemp("deb") / "root", suite=target.suite)
     for built in (v1, v2):
         shutil.copy2(built.deb, path / "tmp" / built.deb.name)
     try:
@@ -38,7 +49,9 @@ def root(
         remove_root(path)
 
 
-def test_install_runs_the_hook_and_survives_a_failed_build(root: Path, v1: BuiltPackages) -> None:
+def test_install_runs_the_hook_and_survives_a_failed_build(
+    root: Path, v1: BuiltPackages, target: Target
+) -> None:
     result = apt_get(root, ["install", "-y", "--no-install-recommends", f"/tmp/{v1.deb.name}"], LOG)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
@@ -47,7 +60,9 @@ def test_install_runs_the_hook_and_survives_a_failed_build(root: Path, v1: Built
     assert "the package is installed; retry with: sudo juice env build --all" in output
     assert "log:" in output
     status = run_in_root(root, ["dpkg-query", "-W", "-f=${Status} ${Version}", "orangeqs-juice"])
-    assert status.stdout == "install ok installed 0.9.0~rc1"
+    assert status.stdout == f"install ok installed 0.9.0~rc1{target.deb_suffix}"
+    python = run_in_root(root, ["readlink", "-f", "/opt/orangeqs/juice/venv/bin/python"])
+    assert python.stdout.strip() == f"/usr/bin/python{target.python}"
     assert scriptlet_log(root) == ["postinst configure "]
     # The hook rendered the shipped configuration's environments and their units (with
     # the marker purge looks for).
@@ -66,7 +81,9 @@ def test_juice_runs_from_the_installed_venv(root: Path, v1: BuiltPackages) -> No
     assert f"bundled wheel /opt/orangeqs/juice/dist/{v1.wheel.name}" in out
 
 
-def test_upgrade_keeps_an_edited_config_and_runs_the_hook(root: Path, v2: BuiltPackages) -> None:
+def test_upgrade_keeps_an_edited_config_and_runs_the_hook(
+    root: Path, v2: BuiltPackages, target: Target
+) -> None:
     config = root / CONFIG
     assert config.read_text() == (root / DEFAULT).read_text()  # installed on first install
     edited = config.read_text() + "\n# edited by the administrator\n"
@@ -86,10 +103,11 @@ def test_upgrade_keeps_an_edited_config_and_runs_the_hook(root: Path, v2: BuiltP
         .startswith("# The default configuration of orangeqs-juice 0.9.0.\n")
     )
     assert "Configuration file" not in output
+    suffix = target.deb_suffix
     assert scriptlet_log(root) == [
-        "prerm upgrade 0.9.0",
-        "postrm upgrade 0.9.0",
-        "postinst configure 0.9.0~rc1",
+        f"prerm upgrade 0.9.0{suffix}",
+        f"postrm upgrade 0.9.0{suffix}",
+        f"postinst configure 0.9.0~rc1{suffix}",
     ]
     assert list((root / "var/juice/envs").glob("*/Containerfile"))
     out = run_in_root(root, ["/usr/bin/juice", "--version"]).stdout

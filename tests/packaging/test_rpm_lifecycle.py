@@ -1,9 +1,10 @@
-"""The .rpm with dnf --installroot into a Debian 12 root: install, upgrade, erase.
+"""The .rpm with dnf --installroot into a Debian root: install, upgrade, erase.
 
-The root's RPM database starts empty, so the Requires that Debian packages satisfy
-there (python(abi), podman, glibc, ...) are unknown to dnf. A test-only RPM that only
-declares those Provides stands in for them; the root really has python3.11 (debootstrap
---include=python3), which the scriptlets run. It is not part of the product.
+Per target: the python(abi) = 3.11 package in a Debian 12 root, the 3.13 one in a Debian
+13 root. The root's RPM database starts empty, so the Requires that Debian packages
+satisfy there (python(abi), podman, glibc, ...) are unknown to dnf. A test-only RPM
+that only declares those Provides stands in for them; the root really has the Python
+(debootstrap --include=python3), which the scriptlets run. It is not part of the product.
 """
 
 from __future__ import annotations
@@ -15,31 +16,47 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from juice_packaging.targets import TARGETS, Target
 from packaging_helpers import SCRIPTLET_LOG, juice_leftovers, scriptlet_log
 from support.packages import BuiltPackages
-from support.provides import build_provides_rpm
+from support.provides import DEBIAN_PROVIDES, build_provides_rpm
 from support.roots import chroot_mounts, debian_root, remove_root
 
 ENV = {"JUICE_SCRIPTLET_LOG": SCRIPTLET_LOG, "JUICE_SKIP_IMAGE_BUILD": "1"}
 
 
+@pytest.fixture(scope="module", params=list(TARGETS))
+def target_name(request: pytest.FixtureRequest) -> str:
+    """Every test here runs for every target's .rpm, in a root with that Python."""
+    return str(request.param)
+
+
+def provides(target: Target) -> list[str]:
+    """What the target's root has, as rpm names it: its Python ABI and the rest."""
+    abi = f"python(abi) = {target.python}"
+    return [abi if p.startswith("python(abi)") else p for p in DEBIAN_PROVIDES]
+
+
 @pytest.fixture(scope="module")
 def setup(
-    tmp_path_factory: pytest.TempPathFactory, v1: BuiltPackages, v2: BuiltPackages
+    tmp_path_factory: pytest.TempPathFactory,
+    v1: BuiltPackages,
+    v2: BuiltPackages,
+    target: Target,
 ) -> Iterator[tuple[Path, list[str]]]:
     base = tmp_path_factory.mktemp("rpm")
     repo = base / "repo"
     repo.mkdir()
     for built in (v1, v2):
         shutil.copy2(built.rpm, repo / built.rpm.name)
-    shutil.copy2(build_provides_rpm(base), repo)
+    shutil.copy2(build_provides_rpm(base, provides(target)), repo)
     subprocess.run(["createrepo_c", "--quiet", str(repo)], check=True)
     repos = base / "repos.d"
     repos.mkdir()
     (repos / "local.repo").write_text(
         f"[local]\nname=local\nbaseurl=file://{repo}\ngpgcheck=0\nenabled=1\n"
     )
-    root = debian_root(base / "root", include=["python3"])
+    root = debian_root(base / "root", include=["python3"], suite=target.suite)
     dnf = [
         "dnf", "-y", f"--installroot={root}", f"--setopt=reposdir={repos}",
         f"--setopt=cachedir={base / 'dnf-cache'}", "--releasever=1",
@@ -63,9 +80,9 @@ def dnf(setup: tuple[Path, list[str]], *args: str) -> str:
     return result.stdout + result.stderr
 
 
-def test_install(setup: tuple[Path, list[str]], v1: BuiltPackages) -> None:
+def test_install(setup: tuple[Path, list[str]], v1: BuiltPackages, target: Target) -> None:
     root, _ = setup
-    output = dnf(setup, "install", "orangeqs-juice-0.9.0~rc1")
+    output = dnf(setup, "install", f"orangeqs-juice-0.9.0~rc1-1{target.rpm_release_suffix}")
     assert "JUICE_SKIP_IMAGE_BUILD=1" in output
     # Work happens once, in %posttrans; %post only records its argument. (rpm 4.18
     # gives %posttrans the same argument as %post; older rpm gave 0.)

@@ -12,6 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "packaging"))
 
+from juice_packaging.targets import TARGETS
 from juice_packaging.versions import VersionError, map_version
 from packaging.version import Version
 
@@ -64,3 +65,36 @@ def test_dpkg_and_rpm_sort_like_pep440() -> None:
         evr_a = (str(a.epoch), a.upstream, a.rpm_release)
         evr_b = (str(b.epoch), b.upstream, b.rpm_release)
         assert rpm_compare(evr_a, evr_b) == -1, (a, b)
+
+
+def test_each_targets_versions_sort_like_pep440() -> None:
+    """Within one target (+deb12, .py311) dpkg and rpm keep PEP 440's order."""
+    for target in TARGETS.values():
+        mapped = [
+            map_version(v).for_target(target.deb_suffix, target.rpm_release_suffix) for v in ORDERED
+        ]
+        for a, b in itertools.pairwise(mapped):
+            assert dpkg_compare(a.deb, b.deb) == -1, (a.deb, b.deb)
+            evr_a = (str(a.epoch), a.upstream, a.rpm_release)
+            evr_b = (str(b.epoch), b.upstream, b.rpm_release)
+            assert rpm_compare(evr_a, evr_b) == -1, (evr_a, evr_b)
+
+
+def test_a_newer_release_build_sorts_above_an_older_releases() -> None:
+    """A host moving from bookworm to trixie upgrades onto the trixie build of a version,
+    and a newer core version for either release sorts above both builds of an older one."""
+    old, new = TARGETS["debian12"], TARGETS["debian13"]
+    for pep440 in ("1.0.0rc1", "1.0.0", "1.0.0.post1"):
+        version = map_version(pep440)
+        on_old = version.for_target(old.deb_suffix, old.rpm_release_suffix).deb
+        on_new = version.for_target(new.deb_suffix, new.rpm_release_suffix).deb
+        assert dpkg_compare(on_old, on_new) == -1
+    newer_old = map_version("1.0.1").for_target(old.deb_suffix, old.rpm_release_suffix).deb
+    older_new = map_version("1.0.0").for_target(new.deb_suffix, new.rpm_release_suffix).deb
+    assert dpkg_compare(older_new, newer_old) == -1
+
+
+def test_a_tilde_target_suffix_would_break_the_rc_order() -> None:
+    """Why the suffix is +debNN: with ~debNN a release sorts below its own rc."""
+    assert dpkg_compare("1.0.0~deb12", "1.0.0~rc1~deb12") == -1
+    assert dpkg_compare("1.0.0~rc1+deb12", "1.0.0+deb12") == -1

@@ -96,15 +96,15 @@ def repo_v1(served: Served, releases: dict[str, Release], signing_key: Key, othe
     # Metadata changed after signing: the signed Release text and repomd.xml.
     meta = served.tree("tampered-metadata")
     shutil.copytree(good, meta, symlinks=True)
-    in_release = meta / "deb/dists/stable/InRelease"
+    in_release = meta / "deb/dists/bookworm/InRelease"
     in_release.write_text(in_release.read_text().replace("Label: OrangeQS Juice", "Label: Evil"))
-    repomd = meta / "rpm/repodata/repomd.xml"
+    repomd = meta / "rpm/py311/repodata/repomd.xml"
     repomd.write_text(repomd.read_text().replace("<revision>", "<!-- evil --><revision>"))
 
     # Packages changed after signing (one byte appended), metadata untouched.
     pkg = served.tree("tampered-package")
     shutil.copytree(good, pkg, symlinks=True)
-    for path in [*pkg.glob("deb/pool/**/*.deb"), *pkg.glob("rpm/packages/*.rpm")]:
+    for path in [*pkg.glob("deb/pool/**/*.deb"), *pkg.glob("rpm/py311/packages/*.rpm")]:
         path.write_bytes(path.read_bytes() + b"\0")
 
     # A well-formed repository signed by a key the clients never installed.
@@ -172,7 +172,7 @@ def apt_root(tmp_path_factory: pytest.TempPathFactory, repo_v1: Path) -> Iterato
         keyrings.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(repo_v1 / "orangeqs-juice.gpg", keyrings / "orangeqs-juice.gpg")
         shutil.copyfile(
-            repo_v1 / "orangeqs-juice.sources",
+            repo_v1 / "orangeqs-juice-bookworm.sources",  # the release's own suite
             root / "etc/apt/sources.list.d/orangeqs-juice.sources",
         )
         with chroot_mounts(root):
@@ -285,7 +285,7 @@ def dnf_root(
 ) -> Iterator[DnfRoot]:
     """A Debian root that dnf installs into, with the generated .repo file per tree."""
     work = tmp_path_factory.mktemp("dnf")
-    generated = (repo_v1 / "orangeqs-juice.repo").read_text()
+    generated = (repo_v1 / "orangeqs-juice-py311.repo").read_text()  # Python 3.11's
     for tree in TREES:
         # Only baseurl moves: gpgkey stays the key the lab trusts (the good tree's).
         repo_file = generated.replace(

@@ -199,8 +199,9 @@ def assert_built_once_since(host: BootedHost, name: str, cursor: str | None) -> 
     journal = unit_journal(host, name)
     assert len(runs) == 1, f"{unit} ran {len(runs)} time(s) since the cursor:\n{journal}"
     text = messages(entries)
-    # PID 1 logs each command it starts (the host runs systemd at debug log level).
-    started = [i for i, m in enumerate(text) if m.startswith(f"{unit}: About to execute ")]
+    # PID 1 logs each command it starts (the host runs systemd at debug log level):
+    # "About to execute /usr/bin/..." (systemd 252), "About to execute: ..." (257).
+    started = [i for i, m in enumerate(text) if m.startswith(f"{unit}: About to execute")]
     # /usr/bin/podman, or /bin/podman when juice ran with rpm's scriptlet PATH.
     build = [i for i in started if "/podman build " in text[i]]
     prune = [i for i in started if "/podman image prune -f " in text[i]]
@@ -223,7 +224,10 @@ def assert_built_once_since(host: BootedHost, name: str, cursor: str | None) -> 
 
 
 def daemon_reloads_since(host: BootedHost, cursor: str) -> list[int]:
-    """Monotonic times (µs) of PID 1's "Reloading." (a daemon-reload) after `cursor`."""
+    """Monotonic times (µs) of PID 1's "Reloading." (a daemon-reload) after `cursor`.
+
+    systemd 252 (Debian 12) logs "Reloading.", systemd 257 (Debian 13) "Reloading...".
+    """
     host.run(["journalctl", "--sync"])
     out = host.run(
         ["journalctl", "--no-pager", "-o", "json", "_PID=1", f"--after-cursor={cursor}"]
@@ -232,5 +236,5 @@ def daemon_reloads_since(host: BootedHost, cursor: str) -> list[int]:
     return [
         int(entry["__MONOTONIC_TIMESTAMP"])
         for entry, message in zip(entries, messages(entries), strict=True)
-        if message == "Reloading."
+        if message in ("Reloading.", "Reloading...")
     ]

@@ -1,4 +1,5 @@
-"""A booted Debian 12 host with systemd and podman, in systemd-nspawn, for end-to-end tests.
+"""A booted Debian host (12 unless a suite is given) with systemd and podman, in
+systemd-nspawn, for end-to-end tests.
 
     with BootedHost("juice-e2e") as host:
         host.copy_in(Path("dist/pkg.deb"), "/root/pkg.deb")
@@ -34,6 +35,7 @@ from support import CACHE_DIR, REPORTS_DIR
 from support.podman import BASE_IMAGE, BASE_IMAGE_PACKAGES, CONTAINERS_CONF
 from support.roots import (
     ROOT_PATH,
+    SUITE,
     RootCommandError,
     apt_install,
     cached_root_dir,
@@ -154,9 +156,13 @@ def host_containers_conf() -> str:
     return text.replace("[containers]\n", f"[containers]\n{netns}\n", 1)
 
 
-def booted_host_tarball() -> Path:
-    """The cached tarball of the booted-host root (built once, about two minutes)."""
-    return cached_root_tarball(HOST_ROOT_KEY, _prepare_root, base=HOST_PACKAGES)
+def booted_host_tarball(suite: str = SUITE) -> Path:
+    """The cached tarball of the booted-host root of `suite` (built once, a few minutes).
+
+    The base image inside stays the Debian 12 one on every suite: what the host runs
+    changes, the environments it builds do not.
+    """
+    return cached_root_tarball(HOST_ROOT_KEY, _prepare_root, base=HOST_PACKAGES, suite=suite)
 
 
 class BootedHostError(RuntimeError):
@@ -218,8 +224,10 @@ class BootedHost:
         name: str = "juice-test",
         *,
         boot_timeout: float = BOOT_TIMEOUT,
+        suite: str = SUITE,
     ) -> None:
         self.name = name
+        self.suite = suite
         self.boot_timeout = boot_timeout
         self._workdir: Path | None = None
         self._lock: IO[str] | None = None
@@ -252,7 +260,7 @@ class BootedHost:
 
     def start(self) -> None:
         """Mount a fresh copy-on-write root and boot it; return once systemd is up."""
-        lower = cached_root_dir(booted_host_tarball())
+        lower = cached_root_dir(booted_host_tarball(self.suite))
         _remove_stale_hosts()
         HOSTS_DIR.mkdir(parents=True, exist_ok=True)
         workdir = Path(tempfile.mkdtemp(prefix=f"{self.name}-", dir=HOSTS_DIR))

@@ -52,14 +52,20 @@ def source_hash() -> str:
     return digest.hexdigest()[:16]
 
 
+# The target the suite builds unless a test names another (juice_packaging.targets).
+DEFAULT_TARGET = "debian12"
+
+
 def run_build(
-    version: str, out_dir: Path, *, lint: bool = False
+    version: str, out_dir: Path, *, lint: bool = False, target: str = DEFAULT_TARGET
 ) -> subprocess.CompletedProcess[str]:
     """Run scripts/build-packages (output captured; the caller checks the exit code)."""
     argv = [
         str(REPO_ROOT / "scripts" / "build-packages"),
         "--version",
         version,
+        "--target",
+        target,
         "--out",
         str(out_dir),
     ]
@@ -85,19 +91,21 @@ def _collect(version: str, directory: Path) -> BuiltPackages:
     )
 
 
-def build_packages(version: str, out_dir: Path | None = None) -> BuiltPackages:
-    """The .deb, .rpm, wheel and SHA256SUMS of `version`, built once and cached.
+def build_packages(
+    version: str, out_dir: Path | None = None, target: str = DEFAULT_TARGET
+) -> BuiltPackages:
+    """The .deb, .rpm, wheel and SHA256SUMS of `version` for `target`, built once and cached.
 
     With `out_dir`, the files are copied there (and those paths returned).
     """
-    cached = PACKAGES_DIR / f"{version}-{source_hash()}"
-    with file_lock(PACKAGES_DIR / f"{version}.lock"):
+    cached = PACKAGES_DIR / f"{version}-{target}-{source_hash()}"
+    with file_lock(PACKAGES_DIR / f"{version}-{target}.lock"):
         if not (cached / ".complete").is_file():
             shutil.rmtree(cached, ignore_errors=True)
-            result = run_build(version, cached)
+            result = run_build(version, cached, target=target)
             if result.returncode != 0:
                 raise RuntimeError(
-                    f"scripts/build-packages --version {version} failed:\n"
+                    f"scripts/build-packages --version {version} --target {target} failed:\n"
                     f"{result.stdout}\n{result.stderr}"
                 )
             (cached / ".complete").write_text(result.stdout, encoding="utf-8")

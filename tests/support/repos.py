@@ -2,7 +2,7 @@
 
     with served_repository(tmp_path) as repo:
         repo.publish(build_packages("1.0.0"))       # scripts/publish-repo, throwaway key
-        host.copy_in(repo.tree / "orangeqs-juice.sources", ...)
+        host.copy_in(repo.tree / "orangeqs-juice-bookworm.sources", ...)
 
 Keys and publishing are the publishing tests' own helpers
 (tests/publishing/publish_helpers.py), imported from there so both suites publish the

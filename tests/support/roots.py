@@ -123,12 +123,12 @@ def debian_mirror() -> str:
 # --- cached root tarballs ---------------------------------------------------------------
 
 
-def _key(include: Sequence[str]) -> str:
+def _key(include: Sequence[str], suite: str = SUITE) -> str:
     packages = sorted(set(include))
     digest = hashlib.sha256(
-        f"{ROOTS_FORMAT}:{SUITE}:{VARIANT}:{','.join(packages)}".encode()
+        f"{ROOTS_FORMAT}:{suite}:{VARIANT}:{','.join(packages)}".encode()
     ).hexdigest()[:12]
-    return f"{SUITE}-{VARIANT}-{digest}"
+    return f"{suite}-{VARIANT}-{digest}"
 
 
 def _extract(tarball: Path, dest: Path) -> None:
@@ -152,7 +152,7 @@ def _pack(root: Path, tarball: Path) -> None:
 
 
 def cached_root_tarball(
-    key: str, build: Callable[[Path], None], *, base: Sequence[str] = ()
+    key: str, build: Callable[[Path], None], *, base: Sequence[str] = (), suite: str = SUITE
 ) -> Path:
     """A cached root tarball derived from the debootstrap root for `base`; built once.
 
@@ -163,23 +163,33 @@ def cached_root_tarball(
     """
 
     def make(work: Path) -> None:
-        debian_root(work, base)
+        debian_root(work, base, suite)
         build(work)
 
-    return _cached_tarball(f"{_key(base)}-{key}", make)
+    return _cached_tarball(f"{_key(base, suite)}-{key}", make)
 
 
-def debian_root_tarball(include: Sequence[str] = ()) -> Path:
-    """The cached tarball of a `debootstrap --variant=minbase` bookworm root (built once)."""
+def debian_root_tarball(include: Sequence[str] = (), suite: str = SUITE) -> Path:
+    """The cached tarball of a `debootstrap --variant=minbase` root of `suite` (built once).
+
+    `suite` is bookworm unless a test asks for another release (trixie); the same
+    archive serves both.
+    """
 
     def make(work: Path) -> None:
-        DEBOOTSTRAP_CACHE.mkdir(parents=True, exist_ok=True)
-        argv = ["debootstrap", f"--variant={VARIANT}", f"--cache-dir={DEBOOTSTRAP_CACHE}"]
+        # One package cache per suite: concurrent debootstraps never share a file.
+        debs = (
+            DEBOOTSTRAP_CACHE
+            if suite == SUITE
+            else DEBOOTSTRAP_CACHE.with_name(f"{DEBOOTSTRAP_CACHE.name}-{suite}")
+        )
+        debs.mkdir(parents=True, exist_ok=True)
+        argv = ["debootstrap", f"--variant={VARIANT}", f"--cache-dir={debs}"]
         if include:
             argv.append("--include=" + ",".join(sorted(set(include))))
-        run([*argv, SUITE, str(work), debian_mirror()])
+        run([*argv, suite, str(work), debian_mirror()])
 
-    return _cached_tarball(_key(include), make)
+    return _cached_tarball(_key(include, suite), make)
 
 
 def _cached_tarball(key: str, make: Callable[[Path], None]) -> Path:
@@ -223,13 +233,14 @@ def extract_root(tarball: Path, dest: Path) -> Path:
     return dest
 
 
-def debian_root(dest: Path, include: Sequence[str] = ()) -> Path:
-    """Make `dest` a fresh Debian 12 minbase root with `include` installed; return `dest`.
+def debian_root(dest: Path, include: Sequence[str] = (), suite: str = SUITE) -> Path:
+    """Make `dest` a fresh minbase root of `suite` (Debian 12 unless given) with `include`
+    installed; return `dest`.
 
     The first call for an include list runs debootstrap (about a minute); later calls
     only extract the cached tarball (seconds).
     """
-    _extract(debian_root_tarball(include), dest)
+    _extract(debian_root_tarball(include, suite), dest)
     return dest
 
 

@@ -1,5 +1,6 @@
-"""End to end with apt on a booted Debian 12 host: install, upgrade, an administrator's
-new service, and an environment that cannot build.
+"""End to end with apt on a booted Debian 12 host and a booted Debian 13 host, each with
+its own release's build from its own suite: install, upgrade, an administrator's new
+service, and an environment that cannot build.
 
 Every image here is built by the package's own maintainer script (or by `juice env
 build`) through the real juice-<name>-build.service units: real apt and dpkg, a signed
@@ -15,8 +16,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from support.lab import (
@@ -44,6 +47,10 @@ from support.nspawn import BootedHost
 from support.packages import BuiltPackages, build_packages
 from support.repos import PublishedRepository, served_repository
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "packaging"))
+
+from juice_packaging.targets import TARGETS, Target
+
 pytestmark = pytest.mark.system
 
 V1, V2 = "1.0.0", "2.0.0"
@@ -58,25 +65,35 @@ class AptLab:
     host: BootedHost
     repo: PublishedRepository
     releases: dict[str, BuiltPackages]
+    target: Target
     # Environments whose images the tests so far expect to be built and up to date.
     environments: list[str] = field(default_factory=shipped_environments)
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AptLab]:
-    """A booted host trusting a repository with v1, the way docs/publishing.md says."""
-    releases = {V1: build_packages(V1), V2: build_packages(V2)}
+@pytest.fixture(scope="module", params=list(TARGETS))
+def lab(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AptLab]:
+    """A booted host of one release trusting a repository with v1, the way
+    docs/publishing.md says (the .sources file of the host's own release).
+    """
+    target = TARGETS[str(request.param)]
+    releases = {V: build_packages(V, target=target.name) for V in (V1, V2)}
     work = tmp_path_factory.mktemp("apt-lab")
-    with served_repository(work) as repo, BootedHost("juice-apt") as host:
+    host_name = f"juice-apt-{target.version_id}"
+    with (
+        served_repository(work) as repo,
+        BootedHost(host_name, suite=target.suite) as host,
+    ):
         repo.publish(releases[V1])
         provision_site(host)
         host.run(["install", "-d", "-m", "0755", "/etc/apt/keyrings"])
         host.copy_in(repo.client_file("orangeqs-juice.gpg"), "/etc/apt/keyrings/orangeqs-juice.gpg")
         host.copy_in(
-            repo.client_file("orangeqs-juice.sources"),
+            repo.client_file(f"orangeqs-juice-{target.suite}.sources"),
             "/etc/apt/sources.list.d/orangeqs-juice.sources",
         )
-        yield AptLab(host, repo, releases)
+        yield AptLab(host, repo, releases, target)
 
 
 def apt(host: BootedHost, *args: str) -> str:
@@ -97,7 +114,7 @@ def test_apt_install_builds_every_environment_through_its_unit(lab: AptLab) -> N
     apt(host, "update")
     out = apt(host, "install", NAME)
 
-    assert dpkg_status(host) == ("install ok installed", lab.releases[V1].version)
+    assert dpkg_status(host) == ("install ok installed", V1 + lab.target.deb_suffix)
     assert "juice: building with systemd build units (systemd mode: systemd is running)" in out, out
     # postinst wrote the units, then made systemd read them.
     reloads = daemon_reloads_since(host, cursor)
@@ -126,8 +143,11 @@ def test_apt_upgrade_rebuilds_every_image_from_the_v2_wheel(lab: AptLab) -> None
     apt(host, "update")
     out = apt(host, "upgrade")
 
-    assert dpkg_status(host) == ("install ok installed", lab.releases[V2].version), out
-    assert f"postinst configure {V1}" in host.read_file(SCRIPTLET_LOG).splitlines()
+    assert dpkg_status(host) == ("install ok installed", V2 + lab.target.deb_suffix), out
+    assert (
+        f"postinst configure {V1}{lab.target.deb_suffix}"
+        in host.read_file(SCRIPTLET_LOG).splitlines()
+    )
     wheel = lab.releases[V2].wheel
     sha = hashlib.sha256(wheel.read_bytes()).hexdigest()
     installed = host.run(["sha256sum", f"{DIST_DIR}/{wheel.name}"]).stdout.split()[0]
@@ -187,7 +207,7 @@ def test_a_failing_environment_leaves_apt_and_the_others_fine(lab: AptLab) -> No
     # postinst configure runs again, and with it `juice env build --all`.
     out = apt(host, "install", "--reinstall", NAME)
 
-    assert dpkg_status(host) == ("install ok installed", lab.releases[V2].version)
+    assert dpkg_status(host) == ("install ok installed", V2 + lab.target.deb_suffix)
     unit = build_unit(BROKEN_SERVICE)
     assert f"juice: FAILED {BROKEN_SERVICE} after" in out, out
     assert f"log:   journalctl -u {unit}" in out, out

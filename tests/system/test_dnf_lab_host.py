@@ -62,7 +62,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DnfLab]:
         host.copy_in(provides, "/root/debian-provides.rpm")
         dnf(host, "install", "/root/debian-provides.rpm")
         host.copy_in(
-            repo.client_file("orangeqs-juice.repo"), "/etc/yum.repos.d/orangeqs-juice.repo"
+            repo.client_file("orangeqs-juice-py311.repo"), "/etc/yum.repos.d/orangeqs-juice.repo"
         )
         yield DnfLab(host, repo, releases)
 
@@ -91,7 +91,7 @@ def test_dnf_install_builds_every_environment_after_the_transaction(lab: DnfLab)
     cursor = journal_cursor(host)
     out = dnf(host, "install", NAME)
 
-    assert rpm_version(host) == f"{V1}-1"
+    assert rpm_version(host) == f"{V1}-1.py311"  # the Python 3.11 build (RHEL 9 with python3.11)
     assert "juice: building with systemd build units (systemd mode: systemd is running)" in out
     # %post does nothing; %posttrans builds.
     calls = scriptlet_calls(host)
@@ -113,7 +113,7 @@ def test_dnf_upgrade_rebuilds_once_after_the_old_package_is_gone(lab: DnfLab) ->
     cursor = journal_cursor(host)
     out = dnf(host, "--refresh", "upgrade", NAME)
 
-    assert rpm_version(host) == f"{V2}-1", out
+    assert rpm_version(host) == f"{V2}-1.py311", out
     calls = scriptlet_calls(host)[before:]
     # The new package's %post, the old one's %preun and %postun, then one %posttrans.
     assert [call.split()[0] for call in calls] == ["post", "preun", "postun", "posttrans"], calls

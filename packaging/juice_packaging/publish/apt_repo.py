@@ -38,31 +38,72 @@ def index_architectures(deb_root: Path, wanted: tuple[str, ...]) -> tuple[str, .
 
 
 def build_dists(
-    deb_root: Path, layout: AptLayout, signer: Signer, keyring: Path, previous: Path | None
+    deb_root: Path,
+    suites: dict[str, tuple[AptLayout, frozenset[str]]],
+    unchanged: set[str],
+    signer: Signer,
+    keyring: Path,
+    previous: Path | None,
 ) -> Path:
     """Write a complete, signed, verified ``dists`` generation; return its directory.
 
-    The caller switches the ``dists`` symlink to it. ``previous`` is the ``dists`` being
-    replaced: its by-hash files are carried over, because a client that read the old
-    InRelease a moment before the switch fetches the old indexes by their hash.
+    `suites` maps each suite to its layout and the pool files (``pool/...``) it lists: a
+    suite per Debian release, so a host sees only its own release's builds. A suite in
+    `unchanged` is carried over from ``previous`` byte for byte (its Release and
+    signatures stay exactly as clients verified them); the others are written anew.
+    The caller switches the ``dists`` symlink to the generation. ``previous``'s by-hash
+    files are carried over too, because a client that read the old InRelease a moment
+    before the switch fetches the old indexes by their hash.
     """
     gen = new_generation(deb_root, "dists")
     dists = gen / "dists"
-    suite_dir = dists / layout.suite
+    dists.mkdir()
     if previous is not None:
+        for suite in sorted(unchanged):
+            for old in sorted((previous / suite).rglob("*")):
+                if old.is_file():
+                    link_or_copy(old, dists / old.relative_to(previous))
         for old in previous.glob("*/*/*/by-hash/*/*"):
-            link_or_copy(old, dists / old.relative_to(previous))
+            if not (dists / old.relative_to(previous)).exists():
+                link_or_copy(old, dists / old.relative_to(previous))
+    for suite, (layout, files) in sorted(suites.items()):
+        if suite not in unchanged or previous is None or not (previous / suite).is_dir():
+            _write_suite(deb_root, dists / suite, layout, files, signer, keyring)
+    return gen
+
+
+def _only(packages: str, files: frozenset[str]) -> str:
+    """The stanzas of a Packages index whose Filename is one of `files`."""
+    stanzas = [s for s in packages.split("\n\n") if s.strip()]
+    kept = [
+        s for s in stanzas
+        if next((line[10:] for line in s.splitlines() if line.startswith("Filename: ")), "")
+        in files
+    ]  # fmt: skip
+    return "".join(f"{s.strip()}\n\n" for s in kept)
+
+
+def _write_suite(
+    deb_root: Path,
+    suite_dir: Path,
+    layout: AptLayout,
+    files: frozenset[str],
+    signer: Signer,
+    keyring: Path,
+) -> None:
+    """Indexes, Release, InRelease and Release.gpg of one suite; verified before use."""
     pool = deb_root / "pool" / layout.component
     pool.mkdir(parents=True, exist_ok=True)
     for arch in layout.architectures:
         index_dir = suite_dir / layout.component / f"binary-{arch}"
         index_dir.mkdir(parents=True, exist_ok=True)
         # Paths relative to deb_root, so Filename: fields read pool/... as apt expects.
-        text = run(
+        listing = run(
             ["apt-ftparchive", "--arch", arch, "packages", f"pool/{layout.component}"],
             cwd=deb_root,
             what="apt-ftparchive packages",
-        ).encode()
+        )
+        text = _only(listing, files).encode()
         (index_dir / "Packages").write_bytes(text)
         (index_dir / "Packages.gz").write_bytes(gzip.compress(text, mtime=0))
         (index_dir / "Packages.xz").write_bytes(lzma.compress(text))
@@ -92,4 +133,3 @@ def build_dists(
     # Never switch to metadata that would not verify with the key clients install.
     verify_inline(keyring, suite_dir / "InRelease")
     verify_detached(keyring, suite_dir / "Release.gpg", suite_dir / "Release")
-    return gen

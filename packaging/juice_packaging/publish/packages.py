@@ -13,6 +13,7 @@ from pathlib import Path
 
 from juice_packaging.publish.errors import PublishError
 from juice_packaging.publish.tools import run
+from juice_packaging.targets import TARGETS
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,9 @@ class Package:
     arch: str
     pool_path: str  # relative to the family's root (deb/ or rpm/)
     fingerprint: str  # content identity, see content_fingerprint()
+    # Where clients of one target find it: the apt suite (bookworm) of a .deb; the dnf
+    # repository directory (py311) of an .rpm, "" for rpm/ itself.
+    channel: str = ""
 
     @property
     def label(self) -> str:
@@ -42,20 +46,36 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_package(path: Path, component: str) -> Package:
+def deb_suite(version: str, default: str) -> str:
+    """The apt suite of a .deb: its target's release (+deb12: bookworm), else `default`."""
+    for target in TARGETS.values():
+        if version.endswith(target.deb_suffix):
+            return target.suite
+    return default
+
+
+def rpm_channel(release: str) -> str:
+    """The dnf repository directory of an .rpm: its Python ABI (1.py311: py311), else ""."""
+    for target in TARGETS.values():
+        if release.endswith(target.rpm_release_suffix):
+            return target.rpm_release_suffix.lstrip(".")
+    return ""
+
+
+def read_package(path: Path, component: str, default_suite: str = "stable") -> Package:
     """Identify a .deb or .rpm file, or explain why it cannot be published."""
     if not path.is_file():
         raise PublishError(f"{path}: no such file", "pass the .deb/.rpm files that the build wrote")
     if path.name.endswith(".src.rpm"):
         raise PublishError(f"{path}: source RPMs are not published", "pass binary .rpm files")
     if path.suffix == ".deb":
-        return _read_deb(path, component)
+        return _read_deb(path, component, default_suite)
     if path.suffix == ".rpm":
         return _read_rpm(path)
     raise PublishError(f"{path}: not a .deb or .rpm file")
 
 
-def _read_deb(path: Path, component: str) -> Package:
+def _read_deb(path: Path, component: str, default_suite: str) -> Package:
     out = run(
         [
             "dpkg-deb",
@@ -74,7 +94,8 @@ def _read_deb(path: Path, component: str) -> Package:
     upstream = version.split(":", 1)[-1]  # the epoch is never part of a file name
     pool = f"pool/{component}/{prefix}/{source}/{name}_{upstream}_{arch}.deb"
     # .deb files are published byte for byte, so the bytes are the identity.
-    return Package(path, "deb", name, version, arch, pool, sha256_file(path))
+    suite = deb_suite(version, default_suite)
+    return Package(path, "deb", name, version, arch, pool, sha256_file(path), suite)
 
 
 _RPM_IDENTITY = "%{NAME}\\n%{EPOCH}\\n%{VERSION}\\n%{RELEASE}\\n%{ARCH}\\n"
@@ -93,8 +114,10 @@ def _read_rpm(path: Path) -> Package:
     out = _rpm_query(path, _RPM_IDENTITY + _RPM_DIGESTS)
     name, epoch, version, release, arch, digests = out.split("\n", 5)
     evr = f"{version}-{release}" if epoch == "(none)" else f"{epoch}:{version}-{release}"
-    pool = f"packages/{name}-{version}-{release}.{arch}.rpm"
-    return Package(path, "rpm", name, evr, arch, pool, _rpm_fingerprint(path, digests))
+    channel = rpm_channel(release)
+    pool = f"{channel + '/' if channel else ''}packages/{name}-{version}-{release}.{arch}.rpm"
+    fingerprint = _rpm_fingerprint(path, digests)
+    return Package(path, "rpm", name, evr, arch, pool, fingerprint, channel)
 
 
 def rpm_content_fingerprint(path: Path) -> str:

@@ -19,7 +19,12 @@ from pathlib import Path
 
 from juice_packaging.publish import apt_repo, clients, rpm_repo
 from juice_packaging.publish.errors import PublishError
-from juice_packaging.publish.packages import Package, content_fingerprint, read_package
+from juice_packaging.publish.packages import (
+    Package,
+    content_fingerprint,
+    deb_suite,
+    read_package,
+)
 from juice_packaging.publish.signing import Signer, fingerprints_in
 from juice_packaging.publish.tree import (
     copy_atomic,
@@ -87,9 +92,11 @@ def publish(opts: Options, log: Log = print) -> Result:
             has_deb = _has_packages(repo / "deb")
             if has_deb and _renew_apt(repo / "deb", opts, keyring, log):
                 result.switched.append("deb")
-            has_rpm = _has_packages(repo / "rpm")
-            if has_rpm and _renew_rpm(repo / "rpm", opts, keyring, log):
-                result.switched.append("rpm")
+            channels = _rpm_channels(repo / "rpm")
+            has_rpm = bool(channels)
+            for channel in channels:
+                if _renew_rpm(repo / "rpm", channel, channels, opts, keyring, log):
+                    result.switched.append(f"rpm/{channel}" if channel else "rpm")
             if not has_deb and not has_rpm:
                 raise PublishError(
                     f"nothing to publish: {repo} holds no packages and none were given",
@@ -123,7 +130,7 @@ def _plan(repo: Path, opts: Options) -> list[Package]:
     conflicts: list[str] = []
     chosen: dict[tuple[str, str], Package] = {}
     for path in opts.packages:
-        pkg = read_package(path, opts.component)
+        pkg = read_package(path, opts.component, opts.suite)
         key = (pkg.family, pkg.pool_path)
         if key in chosen:
             if chosen[key].fingerprint != pkg.fingerprint:
@@ -160,16 +167,30 @@ def _pool_listing(family_root: Path, suffix: str) -> list[tuple[str, int]]:
     return [(str(p.relative_to(family_root)), p.stat().st_size) for p in files]
 
 
+def _recorded_state(gen: Path | None) -> object:
+    """The state the live generation was made from (None if unknown)."""
+    if gen is None:
+        return None
+    try:
+        return json.loads((gen.parent / STATE_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def _up_to_date(gen: Path | None, state: dict[str, object]) -> bool:
     """True when the live generation was made from exactly this state."""
-    if gen is None:
-        return False
-    state_file = gen.parent / STATE_FILE
-    try:
-        recorded = json.loads(state_file.read_text())
-    except (OSError, ValueError):
-        return False
-    return bool(recorded == json.loads(json.dumps(state)))
+    return bool(_recorded_state(gen) == json.loads(json.dumps(state)))
+
+
+def _rpm_channels(rpm_root: Path) -> list[str]:
+    """The dnf repositories with packages: "" (rpm/ itself) and one per Python ABI."""
+    channels = set()
+    for path in rpm_root.rglob("*.rpm") if rpm_root.is_dir() else []:
+        rel = path.relative_to(rpm_root)
+        if path.name.startswith(".") or "generations" in rel.parts:
+            continue
+        channels.add("" if rel.parts[0] == "packages" else rel.parts[0])
+    return sorted(channels)
 
 
 def _renew(
@@ -200,42 +221,71 @@ def _renew(
 
 
 def _renew_apt(deb_root: Path, opts: Options, keyring: Path, log: Log) -> bool:
-    layout = apt_repo.AptLayout(
-        suite=opts.suite,
-        component=opts.component,
-        architectures=apt_repo.index_architectures(deb_root, opts.architectures),
-        origin=opts.origin,
-        label=opts.label,
-    )
+    """One suite per Debian release (+deb12: bookworm), others in --suite; a suite whose
+    packages did not change keeps its metadata and signatures byte for byte."""
+    architectures = apt_repo.index_architectures(deb_root, opts.architectures)
     pool = _pool_listing(deb_root / "pool", ".deb")
-    state: dict[str, object] = {
-        "key": opts.signer.fingerprint,
-        "layout": asdict(layout),
-        "pool": pool,
+    by_suite: dict[str, list[tuple[str, int]]] = {}
+    for path, size in pool:
+        upstream = Path(path).name.split("_")[1]
+        by_suite.setdefault(deb_suite(upstream, opts.suite), []).append((path, size))
+    layouts = {
+        suite: apt_repo.AptLayout(suite, opts.component, architectures, opts.origin, opts.label)
+        for suite in by_suite
     }
+    suites_state = {
+        suite: {"layout": asdict(layouts[suite]), "pool": files}
+        for suite, files in sorted(by_suite.items())
+    }
+    state: dict[str, object] = {"key": opts.signer.fingerprint, "suites": suites_state}
+
+    def build(current: Path | None) -> Path:
+        recorded = _recorded_state(current)
+        old = recorded.get("suites", {}) if isinstance(recorded, dict) else {}
+        same_key = isinstance(recorded, dict) and recorded.get("key") == opts.signer.fingerprint
+        fresh = json.loads(json.dumps(suites_state))
+        unchanged = {s for s in fresh if same_key and old.get(s) == fresh[s]}
+        suites = {
+            suite: (layouts[suite], frozenset(f"pool/{path}" for path, _ in files))
+            for suite, files in by_suite.items()
+        }
+        return apt_repo.build_dists(deb_root, suites, unchanged, opts.signer, keyring, current)
+
     return _renew(
         deb_root,
         "dists",
         "apt",
         state,
-        f"indexing {len(pool)} package(s) for {' '.join(layout.architectures)}",
-        lambda current: apt_repo.build_dists(deb_root, layout, opts.signer, keyring, current),
+        f"indexing {len(pool)} package(s) in suite(s) {', '.join(sorted(by_suite))} "
+        f"for {' '.join(architectures)}",
+        build,
         log,
     )
 
 
-def _renew_rpm(rpm_root: Path, opts: Options, keyring: Path, log: Log) -> bool:
-    pool = _pool_listing(rpm_root / "packages", ".rpm")
+def _renew_rpm(
+    rpm_root: Path, channel: str, channels: list[str], opts: Options, keyring: Path, log: Log
+) -> bool:
+    """The dnf repository rpm/<channel> (one per Python ABI; "" is rpm/ itself)."""
+    root = rpm_root / channel if channel else rpm_root
+    pool = _pool_listing(root / "packages", ".rpm")
     state: dict[str, object] = {"key": opts.signer.fingerprint, "pool": pool}
+    excludes = tuple(c for c in channels if c) if not channel else ()
     return _renew(
-        rpm_root,
+        root,
         "repodata",
-        "dnf",
+        "dnf" if not channel else f"dnf {channel}",
         state,
         f"indexing {len(pool)} package(s) with createrepo_c",
-        lambda current: rpm_repo.build_repodata(rpm_root, opts.signer, keyring, current),
+        lambda current: rpm_repo.build_repodata(root, opts.signer, keyring, current, excludes),
         log,
     )
+
+
+def _published_suites(deb_root: Path) -> list[str]:
+    """The suites the live dists/ holds (a suite per Debian release, and --suite's)."""
+    dists = deb_root / "dists"
+    return sorted(p.name for p in dists.iterdir() if p.is_dir()) if dists.is_dir() else []
 
 
 def _write_client_files(repo: Path, opts: Options, keyring: Path, key_asc: Path, log: Log) -> None:
@@ -245,8 +295,14 @@ def _write_client_files(repo: Path, opts: Options, keyring: Path, key_asc: Path,
     }
     if opts.base_url is not None:
         base = opts.base_url.rstrip("/")
-        files[clients.APT_SOURCES] = clients.apt_sources(base, opts.suite, opts.component).encode()
-        files[clients.DNF_REPO] = clients.dnf_repo(base).encode()
+        suites = _published_suites(repo / "deb")
+        # One .sources per suite, naming its release: a host downloads its own.
+        for suite in suites:
+            name = clients.apt_sources_name(suite, suite != opts.suite)
+            files[name] = clients.apt_sources(base, suite, opts.component, name).encode()
+        for channel in _rpm_channels(repo / "rpm") or [""]:
+            name = clients.dnf_repo_name(channel)
+            files[name] = clients.dnf_repo(base, channel, name).encode()
     elif not (repo / clients.APT_SOURCES).exists():
         log("note       no --base-url given: orangeqs-juice.sources/.repo not written")
     for name, data in files.items():

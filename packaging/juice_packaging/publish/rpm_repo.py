@@ -39,20 +39,29 @@ def check_rpm_signature(rpm_file: Path, public_key_asc: Path) -> None:
         raise PublishError(f"the signed {rpm_file.name} does not verify:\n{out}")
 
 
-def build_repodata(rpm_root: Path, signer: Signer, keyring: Path, previous: Path | None) -> Path:
+def build_repodata(
+    rpm_root: Path,
+    signer: Signer,
+    keyring: Path,
+    previous: Path | None,
+    excludes: tuple[str, ...] = (),
+) -> Path:
     """Write a complete, signed, verified ``repodata`` generation; return its directory.
 
     ``previous`` is the ``repodata`` being replaced. Its metadata files (hash-named by
     createrepo_c) are carried over: a client that fetched the old repomd.xml just before
-    the switch then asks for them.
+    the switch then asks for them. `excludes`: subdirectories that are repositories of
+    their own (one per Python ABI), left out of this one.
     """
     gen = new_generation(rpm_root, "repodata")
+    exclude_args = [arg for name in excludes for arg in ("--excludes", f"{name}/*")]
     run(
         [
             "createrepo_c", "--quiet",
             # Outside the served repodata/: the switch happens only after signing.
             "--outputdir", gen,
             "--checksum", "sha256",
+            *exclude_args,
             rpm_root,
         ],
         what="createrepo_c",
