@@ -79,6 +79,9 @@ def test_field_config_builds_with_the_data_users_ids_and_editable_sources(
         cwd=python_package(tmp_path / "src/labwheel", "labwheel"),
         check=True,
         capture_output=True,
+        # The same bytes every run: the build's layer cache does not see mounted files,
+        # and uv refuses an installed labwheel 0.1 whose hash differs.
+        env={**os.environ, "SOURCE_DATE_EPOCH": "1700000000"},
     )
     (wheel,) = wheels.glob("labwheel-*.whl")
     extra_lines = (
