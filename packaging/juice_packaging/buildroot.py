@@ -10,6 +10,7 @@ run concurrently and each starts from the same clean root.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import re
@@ -58,6 +59,16 @@ def cached_root(cache: Path, suite: str) -> Path:
     if root.is_dir():
         return root
     cache.mkdir(parents=True, exist_ok=True)
+    # One debootstrap per suite at a time: concurrent builds (v1 and v2 in the tests)
+    # share the .deb cache, and two debootstraps extracting from it collide.
+    with (cache / f".{suite}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not root.is_dir():
+            _debootstrap(cache, suite, root)
+    return root
+
+
+def _debootstrap(cache: Path, suite: str, root: Path) -> None:
     partial = cache / f".{root.name}.{os.getpid()}"
     remove(partial)
     debs = cache / f"debs-{suite}"
@@ -73,14 +84,9 @@ def cached_root(cache: Path, suite: str) -> Path:
         for leftover in ("var/cache/apt/archives", "var/lib/apt/lists"):
             for path in (partial / leftover).glob("*.deb"):
                 path.unlink()
-        try:
-            partial.rename(root)
-        except OSError:
-            if not root.is_dir():  # a concurrent build that finished first is as good
-                raise
+        partial.rename(root)
     finally:
         remove(partial)
-    return root
 
 
 @contextmanager

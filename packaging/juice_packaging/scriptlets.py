@@ -63,9 +63,8 @@ def _load(name: str, path: Path) -> ModuleType:
 def core_values() -> dict[str, str]:
     """Every value the fragments use, from the core's own definitions."""
     ownership = _load("_juice_core_ownership", CORE / "ownership.py")
-    paths = _load("_juice_core_paths", CORE / "paths.py").HostPaths.under(Path("/"))
-    if paths.shared_dir.parent != paths.envs_dir.parent:
-        raise StepFailed("paths.py: shared_dir and envs_dir no longer share a parent")
+    core_paths = _load("_juice_core_paths", CORE / "paths.py")
+    paths = core_paths.HostPaths.under(Path("/"))
     log_prefix, star, log_suffix = str(paths.build_log("*")).partition("*")
     config = paths.config_dir / "orchestration.toml"
     return {
@@ -78,6 +77,10 @@ def core_values() -> dict[str, str]:
         "DEFAULT_CONFIG": DEFAULT_CONFIG,
         "ENVS_DIR": str(paths.envs_dir),
         "SHARED_DIR": str(paths.shared_dir),
+        # Purge removes the shared folder and the folders juice made above it, if empty.
+        "SHARED_PARENT": str(paths.shared_dir.parent),
+        "SHARED_GRANDPARENT": str(paths.shared_dir.parent.parent),
+        "LEGACY_SHARED_DIR": core_paths.LEGACY_SHARED_DIR,
         "VAR_DIR": str(paths.envs_dir.parent),
         "RUN_DIR": str(paths.run_dir),
         "UNIT_DIR": str(paths.unit_dir),

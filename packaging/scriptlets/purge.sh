@@ -50,7 +50,10 @@ purge_generated() {
     if [ "$removed_unit" = yes ] && [ -d /run/systemd/system ]; then
         systemctl daemon-reload || warn "warning: systemctl daemon-reload failed"
     fi
-    for dir in @LOG_DIR@ @SHARED_DIR@ @VAR_DIR@; do
+    # The shared folder (user data: only when empty) and those juice made above it; the
+    # shared folder of earlier versions.
+    for dir in @LOG_DIR@ @SHARED_DIR@ @SHARED_PARENT@ @SHARED_GRANDPARENT@ \
+        @LEGACY_SHARED_DIR@ @VAR_DIR@; do
         purge_rmdir_if_empty "$dir"
     done
     if [ -n "$purge_failed" ]; then

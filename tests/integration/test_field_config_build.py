@@ -1,5 +1,8 @@
 """A field configuration builds with real podman: the container user has the host ids
-of [data_folder], and editable sources resolve under shared_lib_path.
+of [data_folder], editable sources resolve under shared_lib_path (the lab package in
+OrangeQS Juice's shared folder among them), a wheel source under /dist installs from the
+host's wheels folder, and extra_dockerfile_lines see the real template's build arguments
+and continue across items.
 
 The configuration is the one a new OrangeQS Juice host has, with its juice_data_user.toml
 drop-in (tests/unit/field_configs/data-user), and two changes this machine needs: the
@@ -68,17 +71,39 @@ def test_field_config_builds_with_the_data_users_ids_and_editable_sources(
     assert lab in field
     # The absolute host path: mounted at <shared_lib_path>/drivers.
     drivers = python_package(tmp_path / "src/drivers", "drivers")
+    # OrangeQS Juice's wheels folder, mounted at /dist as on its hosts.
+    wheels = root / "var/lib/juice/dist"
+    uv = Path(sys.executable).parent / "uv"
+    subprocess.run(
+        [str(uv), "build", "--wheel", "--out-dir", str(wheels)],
+        cwd=python_package(tmp_path / "src/labwheel", "labwheel"),
+        check=True,
+        capture_output=True,
+        # The same bytes every run: the build's layer cache does not see mounted files,
+        # and uv refuses an installed labwheel 0.1 whose hash differs.
+        env={**os.environ, "SOURCE_DATE_EPOCH": "1700000000"},
+    )
+    (wheel,) = wheels.glob("labwheel-*.whl")
+    extra_lines = (
+        "extra_dockerfile_lines = ['RUN mkdir -p $SHARED_DIR \\', "
+        "'  && echo $USERNAME $USER_UID $USER_GID $HOME_DIR $SHARED_DIR $ENV_DIR "
+        "> /etc/juice-args']\n"
+    )
     main.write_text(
         field.replace(
             'type = "uv"\n',
-            f'type = "uv"\nbase_image = "{base_image}"\npython_source = "system"\n',
+            f'type = "uv"\nbase_image = "{base_image}"\npython_source = "system"\n' + extra_lines,
         )
-        .replace('dependencies = ["lab"]', 'dependencies = ["lab", "drivers"]')
-        .replace(lab, lab[:-1] + f', drivers = {{ editable = true, path = "{drivers}" }} }}')
+        .replace('dependencies = ["lab"]', 'dependencies = ["lab", "drivers", "labwheel"]')
+        .replace(
+            lab,
+            lab[:-1] + f', drivers = {{ editable = true, path = "{drivers}" }}, '
+            f'labwheel = {{ path = "/dist/{wheel.name}" }} }}',
+        )
         + f"\n[environments.default.build]\n{BUILD_SETTINGS}"
     )
-    # ~/shared is the host's shared folder: the lab source is there.
-    shared = root / "var/juice/shared"
+    # ~/shared is the host's shared folder, OrangeQS Juice's: the lab source is there.
+    shared = root / "var/lib/juice/user/shared"
     python_package(shared / "lib/lab", "lab")
     dist = root / "opt/orangeqs/juice/dist"
     dist.mkdir(parents=True)
@@ -100,6 +125,10 @@ def test_field_config_builds_with_the_data_users_ids_and_editable_sources(
 
     ids = podman(env, "run", "--rm", IMAGE, "sh", "-c", "id -un; id -u; id -g; echo ~")
     assert ids.splitlines() == ["user", "991", "985", "/home/user"]
+    arguments = podman(env, "run", "--rm", IMAGE, "cat", "/etc/juice-args")
+    assert arguments == "user 991 985 /home/user /home/user/shared /env"
+    # Installed from the wheel in the wheels folder: no mount needed to import it.
+    assert podman(env, "run", "--rm", IMAGE, "python", "-c", "import labwheel") == ""
     # Run with the mounts the environment's containers get: both sources resolve there.
     found = podman(
         env,

@@ -69,7 +69,7 @@ BASE = '[environments.default]\nbase_image = "debian:12"\n'
         pytest.param(
             BASE + "extra_dockerfile_lines = ['RUN <<EOF']\n",
             "environments.default.extra_dockerfile_lines[0]",
-            "here-document",
+            "here-document, which the podman of Debian 12 (4.3) cannot build",
             id="heredoc swallows the generated lines",
         ),
         pytest.param(
@@ -109,9 +109,9 @@ BASE = '[environments.default]\nbase_image = "debian:12"\n'
             id="newline injects a Containerfile line",
         ),
         pytest.param(
-            BASE + "extra_dockerfile_lines = ['RUN true \\\\']\n",
-            "environments.default.extra_dockerfile_lines[0]",
-            "ends with a backslash",
+            BASE + "extra_dockerfile_lines = ['RUN true && \\\\', 'true \\\\']\n",
+            "environments.default.extra_dockerfile_lines",
+            "the last line ([1]) ends with a backslash",
             id="continuation joins the next generated line",
         ),
         pytest.param(
@@ -256,10 +256,77 @@ BASE = '[environments.default]\nbase_image = "debian:12"\n'
             id="port out of range",
         ),
         pytest.param(
-            BASE + "container.memory = '2 GB'\n",
+            BASE + "container.memory = '2 XB'\n",
+            "environments.default.container.memory",
+            "a memory size as podman --memory takes it",
+            id="memory not a size",
+        ),
+        pytest.param(
+            BASE + "container.memory = '1.2.3G'\n",
             "environments.default.container.memory",
             "a memory size",
-            id="memory not a size",
+            id="memory podman cannot parse as a number",
+        ),
+        pytest.param(
+            BASE + "[services.s]\ncommand = ''\n",
+            "services.s.command",
+            "is empty, so no run unit would be made",
+            id="empty command string",
+        ),
+        pytest.param(
+            BASE + "[services.s]\ncommand = []\n",
+            "services.s.command",
+            "is empty, so no run unit would be made",
+            id="empty command list",
+        ),
+        pytest.param(
+            BASE + "shared_path = '/etc/juice/config'\n",
+            "environments.default.shared_path",
+            "/etc/juice/config would cover /etc/juice/config, where the configuration is",
+            id="shared folder over the configuration",
+        ),
+        pytest.param(
+            BASE + "shared_lib_path = '/env'\n",
+            "environments.default.shared_lib_path",
+            "/env would cover /env, the environment's Python and packages",
+            id="editable sources over the venv",
+        ),
+        pytest.param(
+            BASE + "container.volumes = ['/srv/data:/env/.venv']\n",
+            "environments.default.container.volumes[0]",
+            "would cover /env",
+            id="volume over the venv",
+        ),
+        pytest.param(
+            BASE + "build.volumes = ['/srv/data:/']\n",
+            "environments.default.build.volumes[0]",
+            "/ would cover /env",
+            id="volume over everything",
+        ),
+        pytest.param(
+            BASE + "sources = { lab = { editable = true, path = '/srv/lab' } }\n"
+            "container.volumes = ['/srv/other:/home/user/shared/lib/lab']\n",
+            "environments.default.container.volumes[0]",
+            "/home/user/shared/lib/lab is also where sources.lab is mounted",
+            id="volume on an editable source",
+        ),
+        pytest.param(
+            BASE + "container.volumes = ['/srv/data:/home/user/shared']\n",
+            "environments.default.container.volumes[0]",
+            "is also where shared_path is mounted",
+            id="volume on the shared folder",
+        ),
+        pytest.param(
+            BASE + "[data_folder]\nuser_data_shared = 'srv/shared'\n",
+            "data_folder.user_data_shared",
+            "not an absolute path",
+            id="relative shared folder",
+        ),
+        pytest.param(
+            BASE + "[data_folder]\nuser_data_shared = '/'\n",
+            "data_folder.user_data_shared",
+            "would mount the whole host",
+            id="shared folder the host's root",
         ),
         pytest.param(
             BASE + "container.usb_passtrough = true\n",

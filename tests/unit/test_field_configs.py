@@ -6,6 +6,7 @@ its drop-ins); the exact renders are under expected/field-<case>/.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -113,7 +114,7 @@ def test_home_and_shared_paths_follow_the_environment() -> None:
     assert sources["drivers"]["path"] == "/opt/lab-src/drivers"
     build = singleuser.build.build
     assert "/srv/lab/drivers:/opt/lab-src/drivers" in build
-    assert "/var/juice/shared:/home/lab/data" in build
+    assert "/var/lib/juice/user/shared:/home/lab/data" in build
     assert "WORKDIR /home/lab" in singleuser.files["Containerfile"]
 
 
@@ -169,7 +170,32 @@ def test_config_show_prints_every_effective_value(host: JuiceHost) -> None:
     assert default["shared_lib_path"] == "/home/user/shared/lib"
     assert default["container"]["port_forwarding"] == []
     assert default["container"]["usb_passthrough"] is False
-    assert shown["data_folder"] == {"user_id": 1000, "group_id": 1000}
+    assert shown["data_folder"] == {
+        "user_id": 1000,
+        "group_id": 1000,
+        "user_data_shared": "/var/lib/juice/user/shared",
+        "dist_data": "/var/lib/juice/dist",
+    }
+    # What the user container uses when it has no environment of its own: the default.
+    assert shown["jupyterhub"]["singleuser"]["environment"] == default
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_config_show_prints_the_environment_each_service_uses(
+    host: JuiceHost, as_json: bool
+) -> None:
+    copy_case("service", host)
+    host.write_config("[services.plain]\ncommand = 'sleep 1'\n", name="orchestration.d/p.toml")
+    result = host.run("config", "show", *(["--json"] if as_json else []))
+    assert result.exit_code == 0, result.stderr
+    shown = json.loads(result.output) if as_json else tomllib.loads(result.output)
+    default = shown["environments"]["default"]
+    assert shown["services"]["plain"]["environment"] == default
+    assert shown["services"]["plain"]["command"] == ["sleep", "1"]
+    own = shown["services"]["my-service"]["environment"]
+    assert own != default
+    assert "matplotlib" in own["dependencies"]
+    assert shown["jupyterhub"]["singleuser"]["environment"] == default
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is needed")

@@ -202,7 +202,7 @@ def env_render(
         exclusive_lock(paths.lock_file, lambda: _say_waiting(paths), lock_timeout),
     ):
         plan = make_plan(paths, render_tools(), list(names) or None)
-        report = write_plan(plan, paths)
+        report = write_plan(plan, plan.paths)
     for path, why in report.left_alone:
         err.print(f"juice: warning: left alone {path}: {why}", markup=False)
     for path in report.changed:
@@ -318,7 +318,7 @@ def config_validate(paths: HostPaths) -> None:
     with _errors():
         plan = make_plan(paths, render_tools())
         # The host too: what render would leave alone, or refuse to write into.
-        found = survey(plan, paths)
+        found = survey(plan, plan.paths)
     for path, why in found.left_alone:
         err.print(f"juice: warning: left alone {path}: {why}", markup=False)
     for blocked, why in found.blocked:
@@ -334,10 +334,15 @@ def config_validate(paths: HostPaths) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @click.pass_obj
 def config_show(paths: HostPaths, as_json: bool) -> None:
-    """Print the resolved configuration (all files merged, defaults filled in)."""
+    """Print the resolved configuration (all files merged, defaults filled in).
+
+    A service or the user container without an environment of its own shows the one it
+    uses: that of [environments.default].
+    """
     with _errors():
         loaded = load_settings(paths.config_dir)
-    data = loaded.settings.model_dump(mode="json", exclude_none=True)
+    resolved = loaded.settings.with_environments_resolved()
+    data = resolved.model_dump(mode="json", exclude_none=True)
     if as_json:
         click.echo(json.dumps({"files": [str(p) for p in loaded.files], **data}, indent=2))
         return

@@ -12,6 +12,13 @@ RUNTIME_UNIT_DIR = "/run/systemd/system"
 CONFIG_DIR_ENV = "JUICE_CONFIG_DIR"
 ROOT_ENV = "JUICE_ROOT"
 
+# The host folders of OrangeQS Juice's [data_folder] (its defaults): the shared folder,
+# mounted at every container's shared_path, and the folder of wheels mounted at /dist.
+DEFAULT_USER_DATA_SHARED = "/var/lib/juice/user/shared"
+DEFAULT_DIST_DATA = "/var/lib/juice/dist"
+# The shared folder of juice versions before OrangeQS Juice's (purge removes it if empty).
+LEGACY_SHARED_DIR = "/var/juice/shared"
+
 _DEFAULTS = {
     "config_dir": "/etc/juice/config",
     "envs_dir": "/var/juice/envs",
@@ -20,7 +27,8 @@ _DEFAULTS = {
     "unit_dir": "/etc/systemd/system",
     # systemctl --runtime puts its links (masks too) here; they last until reboot.
     "runtime_unit_dir": RUNTIME_UNIT_DIR,
-    "shared_dir": "/var/juice/shared",
+    "shared_dir": DEFAULT_USER_DATA_SHARED,
+    "dist_data_dir": DEFAULT_DIST_DATA,
     "log_dir": "/var/log/juice",
 }
 
@@ -40,6 +48,8 @@ class HostPaths:
     unit_dir: Path
     runtime_unit_dir: Path
     shared_dir: Path
+    # None once planning found that this host has no such folder (nothing is mounted then).
+    dist_data_dir: Path | None
     log_dir: Path
     root: Path = Path("/")
 
@@ -60,6 +70,16 @@ class HostPaths:
         if config_dir:
             paths = replace(paths, config_dir=Path(config_dir).absolute())
         return paths
+
+    def on_host(self, path: str) -> Path:
+        """A host path from the configuration, moved under the root like the others."""
+        return self.root / path.lstrip("/")
+
+    def with_data_folder(self, user_data_shared: str, dist_data: str) -> HostPaths:
+        """These paths with the ``[data_folder]`` folders of the configuration."""
+        return replace(
+            self, shared_dir=self.on_host(user_data_shared), dist_data_dir=self.on_host(dist_data)
+        )
 
     @property
     def lock_file(self) -> Path:

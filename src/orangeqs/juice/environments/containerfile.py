@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from orangeqs.juice.environments.core_source import CoreSource
-from orangeqs.juice.environments.mounts import BUILD_UV, CONTAINER_USER
+from orangeqs.juice.environments.mounts import BUILD_UV, CONTAINER_USER, ENV_DIR
 from orangeqs.juice.environments.pyproject import THIRD_PARTY_FILE
 from orangeqs.juice.environments.spec import EnvironmentSpec
 from orangeqs.juice.environments.templating import templates
@@ -45,6 +45,8 @@ def render_containerfile(spec: EnvironmentSpec, core: CoreSource) -> str:
             user_id=spec.user_id,
             group_id=spec.group_id,
             home=config.home_path,
+            shared=config.shared_path,
+            env_dir=ENV_DIR,
             # Made in the image too, so they exist (owned by the user) where the host's
             # folders are not mounted, e.g. during the build of an image without them.
             user_folders=" ".join(

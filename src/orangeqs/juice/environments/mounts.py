@@ -14,6 +14,21 @@ from orangeqs.juice.settings.types import expand_home
 CONTAINER_USER = "user"
 # Where the host's uv binary appears during the build (not in the final image).
 BUILD_UV = PurePosixPath("/opt/juice-build/bin/uv")
+# The container paths of juice's own mounts, and of the environment in the image.
+CONFIG_TARGET = "/etc/juice/config"
+RUN_TARGET = "/var/run/juice"
+DIST_TARGET = "/dist"
+UV_CACHE_TARGET = "/var/cache/juice-uv"
+ENV_DIR = "/env"
+# What a configured mount must not be at or below: juice's own mounts and the venv.
+_RESERVED = {
+    CONFIG_TARGET: "where the configuration is mounted",
+    RUN_TARGET: "where the runtime folder is mounted",
+    DIST_TARGET: "where the host's wheels are mounted",
+    str(BUILD_UV.parents[1]): "where uv is mounted during builds",
+    UV_CACHE_TARGET: "uv's cache during builds",
+    ENV_DIR: "the environment's Python and packages",
+}
 
 
 @dataclass(frozen=True)
@@ -35,8 +50,69 @@ class Mount:
         return cls(source, target, options[0] if options else "")
 
 
-class SourceConflictError(ValueError):
+class MountConflictError(ValueError):
+    """A configured mount would land on another, or on a path juice needs.
+
+    `key` is the environment's key that asks for it (e.g. ``container.volumes[0]``).
+    """
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class SourceConflictError(MountConflictError):
     """Two editable sources would be mounted at the same place."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("sources", message)
+
+
+def _covers(path: str, reserved: str, *, mounted: bool) -> bool:
+    """`path` is `reserved` or inside it; for a mount, also a folder holding the venv
+    (the mount would hide that image content; juice's own mounts go on top of others)."""
+    inner, outer = PurePosixPath(path), PurePosixPath(reserved)
+    if inner == outer or outer in inner.parents:
+        return True
+    return mounted and reserved == ENV_DIR and inner in outer.parents
+
+
+def check_mount_targets(config: UvEnvironment) -> None:
+    """Refuse configured mounts that land on juice's own paths or on each other.
+
+    Raises MountConflictError naming the key. Nested configured mounts (an editable
+    source inside shared_path, a volume inside another) are fine: podman mounts the
+    outer one first.
+    """
+    # shared_lib_path is not itself mounted: only what is under it (editable sources).
+    mounted = [("shared_path", config.shared_path)]
+    mounted += [
+        (f"sources.{package}", editable_target(config, entry.path))
+        for package, entries in config.sources.items()
+        for entry in entries
+        if entry.editable and entry.path and entry.path.startswith("/")
+    ]
+    mounted += [
+        (f"{section}.volumes[{index}]", Mount.parse(volume).target)
+        for section, volumes in (
+            ("container", config.container.volumes),
+            ("build", config.build.volumes),
+        )
+        for index, volume in enumerate(volumes)
+    ]
+    for key, target in [("shared_lib_path", config.shared_lib_path), *mounted]:
+        for reserved, what in _RESERVED.items():
+            if _covers(target, reserved, mounted=key != "shared_lib_path"):
+                raise MountConflictError(
+                    key, f"{target} would cover {reserved}, {what}; choose another path"
+                )
+    first: dict[str, str] = {}
+    for key, target in mounted:
+        earlier = first.setdefault(str(PurePosixPath(target)), key)
+        if earlier != key and not (earlier.startswith("sources.") and key.startswith("sources.")):
+            raise MountConflictError(
+                key, f"{target} is also where {earlier} is mounted; choose another path"
+            )
 
 
 def editable_sources(config: UvEnvironment) -> dict[str, list[UvSource]]:
@@ -91,12 +167,16 @@ def common_mounts(
     ``podman build -v`` takes host paths only, so named volumes of ``container.volumes``
     are mounted in the running container alone.
     """
+    check_mount_targets(config)
     mounts = [
         Mount(str(paths.shared_dir), config.shared_path),
         *editable_mounts(config),
-        Mount(str(paths.config_dir), "/etc/juice/config", "ro"),
-        Mount(str(paths.run_dir), "/var/run/juice"),
+        Mount(str(paths.config_dir), CONFIG_TARGET, "ro"),
+        Mount(str(paths.run_dir), RUN_TARGET),
     ]
+    # As on OrangeQS Juice hosts, so that sources such as path = "/dist/x.whl" work.
+    if paths.dist_data_dir:
+        mounts.append(Mount(str(paths.dist_data_dir), DIST_TARGET, "ro"))
     if core.kind == "wheel" and core.wheel:
         wheel = str(core.wheel.path)
         mounts.append(Mount(wheel, wheel, "ro"))

@@ -102,7 +102,7 @@ def build(paths: HostPaths, request: BuildRequest, reporter: BuildReporter) -> l
         plan = make_plan(paths, render_tools(), request.names or None)
         tools = require_build_tools()
         mode, reason = choose_mode(request.mode, paths)
-        report = write_plan(plan, paths)
+        report = write_plan(plan, plan.paths)
         for path in report.removed:
             reporter.removed(path)
         for path, why in report.left_alone:

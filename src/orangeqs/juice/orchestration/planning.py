@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from orangeqs.juice._version import __version__
 from orangeqs.juice.environments.core_source import (
@@ -10,7 +10,7 @@ from orangeqs.juice.environments.core_source import (
     CoreSourceError,
     resolve_core_source,
 )
-from orangeqs.juice.environments.mounts import SourceConflictError
+from orangeqs.juice.environments.mounts import MountConflictError
 from orangeqs.juice.environments.rendering import RenderedEnvironment, render_environment
 from orangeqs.juice.environments.spec import (
     EnvironmentSpec,
@@ -33,6 +33,8 @@ class Plan:
     all_names: list[str]
     # Every unit the whole config writes (also when only some environments are rendered).
     all_units: list[str]
+    # The host paths rendered with: the given ones with the configured [data_folder].
+    paths: HostPaths
 
 
 def environment_key(spec: EnvironmentSpec) -> str:
@@ -55,6 +57,7 @@ def make_plan(
     Raises ConfigError for anything wrong with the config, before anything is written.
     """
     loaded = load_settings(paths.config_dir)
+    paths = host_paths(paths, loaded)
     specs = plan_environments(loaded.settings)
     all_names = [spec.name for spec in specs]
     all_units = [unit for spec in specs for unit in (spec.build_unit, spec.run_unit) if unit]
@@ -78,7 +81,17 @@ def make_plan(
             ) from None
     wheel = find_bundled_wheel(paths.dist_dir, version)
     rendered = [_render(spec, loaded, paths, tools, version, wheel) for spec in specs]
-    return Plan(loaded, rendered, all_names, all_units)
+    return Plan(loaded, rendered, all_names, all_units, paths)
+
+
+def host_paths(paths: HostPaths, loaded: LoadedSettings) -> HostPaths:
+    """`paths` with the host folders of ``[data_folder]``; the wheels folder only when
+    this host has it (OrangeQS Juice hosts do; a mount of a missing folder fails)."""
+    data_folder = loaded.settings.data_folder
+    paths = paths.with_data_folder(data_folder.user_data_shared, data_folder.dist_data)
+    if paths.dist_data_dir and not paths.dist_data_dir.is_dir():
+        paths = replace(paths, dist_data_dir=None)
+    return paths
 
 
 def _render(
@@ -95,5 +108,5 @@ def _render(
         return render_environment(spec, core, paths, tools)
     except CoreSourceError as error:
         raise ConfigError.single(loaded.origin(key), f"{key}.core_source", str(error)) from None
-    except SourceConflictError as error:
-        raise ConfigError.single(loaded.origin(key), f"{key}.sources", str(error)) from None
+    except MountConflictError as error:
+        raise ConfigError.single(loaded.origin(key), f"{key}.{error.key}", str(error)) from None

@@ -29,6 +29,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from orangeqs.juice.paths import DEFAULT_DIST_DATA, DEFAULT_USER_DATA_SHARED
 from orangeqs.juice.settings.pyproject_shape import check_pyproject_extra
 from orangeqs.juice.settings.types import (
     AccountId,
@@ -40,6 +41,7 @@ from orangeqs.juice.settings.types import (
     EnvVarName,
     GroupName,
     HomeRelativePath,
+    HostFolder,
     ImageReference,
     MemorySize,
     Name,
@@ -49,6 +51,7 @@ from orangeqs.juice.settings.types import (
     SingleLine,
     SystemPackage,
     Volume,
+    continues_onto_next_line,
     expand_home,
     single_line,
 )
@@ -289,6 +292,18 @@ class UvEnvironment(StrictModel):
         check_pyproject_extra(value, CORE_DISTRIBUTION)
         return value
 
+    @field_validator("extra_dockerfile_lines")
+    @classmethod
+    def _last_line_ends(cls, value: list[str]) -> list[str]:
+        # Items are written one per line, so a backslash continues onto the next item;
+        # after the last one it would join the first line juice generates.
+        if value and continues_onto_next_line(value[-1]):
+            raise ValueError(
+                f"the last line ([{len(value) - 1}]) ends with a backslash, which would "
+                "continue onto the line juice generates next; end the command there"
+            )
+        return value
+
     @model_validator(mode="after")
     def _one_value_per_variable(self) -> UvEnvironment:
         both = sorted(set(self.container.environment) & set(self.build.environment))
@@ -363,6 +378,16 @@ class ServiceSettings(SharedSection):
                 raise ValueError(f"cannot split the command: {error}") from None
         return value
 
+    @field_validator("command")
+    @classmethod
+    def _runs_something(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not value:
+            raise ValueError(
+                "is empty, so no run unit would be made; give the program to run, or leave "
+                "'command' out for a service that juice only builds"
+            )
+        return value
+
 
 class SingleuserSettings(SharedSection):
     """``[jupyterhub.singleuser]``: the JupyterHub user container."""
@@ -377,14 +402,18 @@ class JupyterhubSettings(SharedSection):
 
 
 class DataFolderSettings(SharedSection):
-    """``[data_folder]``: juice reads the host ids the container user gets.
+    """``[data_folder]``: the host ids the container user gets, and two host folders.
 
-    OrangeQS Juice writes them (``orchestration.d/juice_data_user.toml``) for its
+    OrangeQS Juice writes the ids (``orchestration.d/juice_data_user.toml``) for its
     ``juice-data`` host user, so files containers write to the shared folder are its.
+    ``user_data_shared`` is mounted at every container's ``shared_path``; ``dist_data``
+    (wheels) at ``/dist``, read-only, when the host has it.
     """
 
     user_id: AccountId = DEFAULT_ACCOUNT_ID
     group_id: AccountId = DEFAULT_ACCOUNT_ID
+    user_data_shared: HostFolder = DEFAULT_USER_DATA_SHARED
+    dist_data: HostFolder = DEFAULT_DIST_DATA
 
 
 class OrchestrationSettings(SharedSection):
@@ -394,6 +423,25 @@ class OrchestrationSettings(SharedSection):
     data_folder: DataFolderSettings = DataFolderSettings()
     services: dict[Name, ServiceSettings] = Field(default_factory=dict)
     jupyterhub: JupyterhubSettings = JupyterhubSettings()
+
+    def with_environments_resolved(self) -> OrchestrationSettings:
+        """These settings with the environment each service and the user container uses
+        written out: a copy of ``environments.default`` where they have none of their own.
+        """
+        default = self.environments.default
+        services = {
+            name: service.model_copy(update={"environment": service.environment or default})
+            for name, service in self.services.items()
+        }
+        singleuser = self.jupyterhub.singleuser
+        jupyterhub = self.jupyterhub.model_copy(
+            update={
+                "singleuser": singleuser.model_copy(
+                    update={"environment": singleuser.environment or default}
+                )
+            }
+        )
+        return self.model_copy(update={"services": services, "jupyterhub": jupyterhub})
 
     @field_validator("services")
     @classmethod

@@ -101,18 +101,21 @@ DependencySpecifier = Annotated[str, AfterValidator(_requirement)]
 
 
 def _extra_line(value: str) -> str:
+    # A trailing backslash continues onto the next item, as in OrangeQS Juice's
+    # template; only the last item must not have one (see UvEnvironment).
     single_line(value)
-    if value.rstrip().endswith("\\"):
-        raise ValueError(
-            "ends with a backslash, which would continue onto the next generated line; "
-            "give each line complete"
-        )
     if "<<" in value:
         raise ValueError(
-            "contains '<<': a here-document would swallow the generated lines that "
-            "follow; put the commands on the line itself"
+            "contains '<<': a here-document, which the podman of Debian 12 (4.3) cannot "
+            "build, and which would swallow the generated lines that follow; put the "
+            "commands on the line itself"
         )
     return value
+
+
+def continues_onto_next_line(line: str) -> bool:
+    """Whether a Containerfile line ends with a continuation backslash."""
+    return line.rstrip().endswith("\\")
 
 
 ContainerfileLine = Annotated[str, AfterValidator(_extra_line)]
@@ -182,7 +185,17 @@ def expand_home(value: str, home: str) -> str:
     return value
 
 
+def host_folder(value: str) -> str:
+    """A host folder to mount: absolute, plain characters (it is part of a podman -v
+    argument), and not the root."""
+    container_path(value)
+    if PurePosixPath(value) == PurePosixPath("/"):
+        raise ValueError("'/' would mount the whole host; name a folder")
+    return value
+
+
 ContainerPath = Annotated[str, AfterValidator(container_path)]
+HostFolder = Annotated[str, AfterValidator(host_folder)]
 HomeRelativePath = Annotated[str, AfterValidator(home_relative_path)]
 
 # A TCP/UDP port number, as podman -p takes it.
@@ -217,11 +230,15 @@ GroupName = Annotated[
     ),
 ]
 
+# What podman --memory accepts (go-units RAMInBytes: the pattern
+# ^(\d+(\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$ and then a float parse, which refuses "1.2.3").
 MemorySize = Annotated[
     str,
     _matching(
-        r"[1-9][0-9]*[bkmgtBKMGT]?",
-        "a memory size: a number with an optional unit K, M, G or T, such as '512M' or '2G'",
+        r"[0-9]+(?:\.[0-9]+)? ?[kKmMgGtTpP]?[iI]?[bB]?",
+        "a memory size as podman --memory takes it: a number and an optional unit "
+        "K, M, G, T or P (powers of 1024; 'i' and 'B' optional), such as '512M', '1.5G' or "
+        "'2GiB'",
     ),
 ]
 
