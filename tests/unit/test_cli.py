@@ -61,9 +61,9 @@ def test_list_shows_whose_config_each_environment_uses(host: JuiceHost) -> None:
     )
     rows = json.loads(host.run("env", "list", "--json").output)
     assert [(row["name"], row["config"], row["image"]) for row in rows] == [
-        ("singleuser", "default", "localhost/juice-singleuser:latest"),
-        ("a", "default", "localhost/juice-a:latest"),
-        ("b", "own", "localhost/juice-b:latest"),
+        ("singleuser", "default", f"localhost/juice-singleuser:{__version__}"),
+        ("a", "default", f"localhost/juice-a:{__version__}"),
+        ("b", "own", f"localhost/juice-b:{__version__}"),
     ]
     table = host.run("env", "list").output.splitlines()
     assert table[0].split() == ["NAME", "IMAGE", "CONFIG", "STATE"]
@@ -119,7 +119,7 @@ def test_plain_progress_never_draws_a_live_display() -> None:
 
     from rich.console import Console
 
-    from orangeqs.juice.orchestration.building import BuildResult
+    from orangeqs.juice.orchestration.building import BuildResult, Outcome
     from orangeqs.juice.reporting import ConsoleReporter
 
     buffer = StringIO()
@@ -128,7 +128,7 @@ def test_plain_progress_never_draws_a_live_display() -> None:
     reporter = ConsoleReporter(console, live=False)
     reporter.planned(["a"], [])
     reporter.started("a")
-    reporter.finished(BuildResult("a", True, "log", "retry", "", 1.0))
+    reporter.finished(BuildResult("a", Outcome.BUILT, "image", "digest", "log", "retry", "", 1.0))
     lines = buffer.getvalue().splitlines()
     assert len(lines) == 2
     assert "building a" in lines[0]

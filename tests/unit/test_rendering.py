@@ -145,9 +145,23 @@ def test_third_party_layer_comes_before_the_core_layer() -> None:
     marker = containerfile.index(f"sha256:{WHEEL.sha256}")
     assert third_party < core < marker
     assert "orangeqs-juice-core" not in files["third-party.pyproject.toml"].split("\n", 1)[1]
-    # Nothing after the core layer but switching to the user.
+    # Nothing after the core layer but switching to the user and, last, the one line that
+    # differs between environments of the same configuration.
     tail = containerfile[marker:].splitlines()[1:]
-    assert [line for line in tail if line.strip()] == ["USER juice", "WORKDIR /home/juice"]
+    assert [line for line in tail if line.strip() and not line.startswith("#")] == [
+        "USER juice",
+        "WORKDIR /home/juice",
+        'LABEL org.orangeqs.juice.environment="singleuser"',
+    ]
+    # Two environments of the same configuration: the same files but for that line.
+    rendered = {env.spec.name: env for env in render_all(SYSTEM + "[services.twin]\n", WHEEL)}
+    first, second = rendered["singleuser"], rendered["twin"]
+    for name in ("pyproject.toml", "third-party.pyproject.toml"):
+        assert first.files[name] == second.files[name]
+    assert (
+        first.files["Containerfile"].splitlines()[1:-1]
+        == (second.files["Containerfile"].splitlines()[1:-1])
+    )
 
 
 def third_party_part(containerfile: str) -> str:

@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from enum import Enum
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-import tomli_w
-from rich.console import Console
 
-from orangeqs.juice import versioning
-from orangeqs.juice.host.files import exclusive_lock
-from orangeqs.juice.host.podman import PodmanError
-from orangeqs.juice.host.systemd import SystemctlError
-from orangeqs.juice.host.tools import ToolMissingError, WheelError, render_tools
-from orangeqs.juice.orchestration.building import BuildRequest, Mode, ModeError, build
-from orangeqs.juice.orchestration.planning import make_plan
-from orangeqs.juice.orchestration.status import ImageState, image_status
-from orangeqs.juice.orchestration.writing import write_plan
 from orangeqs.juice.paths import HostPaths
-from orangeqs.juice.reporting import ConsoleReporter, summarize
-from orangeqs.juice.settings import ConfigError, load_settings
+
+# Everything else is imported where it is used: `juice --version` and `juice env status`
+# run in every maintainer script and admin command, and pydantic, rich and jinja2 cost
+# more to import than those commands take.
+if TYPE_CHECKING:
+    from rich.console import Console
 
 # Exit statuses: 0 success, 1 an operation failed (a build, podman, systemd), 2 the
 # configuration or the command line is wrong (nothing was written).
@@ -32,21 +27,54 @@ EXIT_BAD_INPUT = 2
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+def _console(stderr: bool = False, plain: bool = False) -> Console:
+    from rich.console import Console
+
+    if plain:  # no live display and no colour codes, also on the pty apt gives dpkg
+        return Console(stderr=stderr, force_terminal=False, soft_wrap=True)
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def _fail(message: str, status: int) -> None:
+    click.echo(f"juice: {message}", err=True)
+    sys.exit(status)
 
 
 @contextmanager
 def _errors() -> Iterator[None]:
     """Turn known failures into one message on stderr and the right exit status."""
+    from orangeqs.juice.host.podman import PodmanError
+    from orangeqs.juice.host.systemd import SystemctlError
+    from orangeqs.juice.host.tools import ToolMissingError, WheelError
+    from orangeqs.juice.orchestration.building import ModeError
+    from orangeqs.juice.settings import ConfigError
+
     try:
         yield
     except (ConfigError, ModeError) as error:
-        err.print(f"juice: {error}", markup=False)
-        sys.exit(EXIT_BAD_INPUT)
+        _fail(str(error), EXIT_BAD_INPUT)
     except (ToolMissingError, WheelError, SystemctlError, PodmanError) as error:
-        err.print(f"juice: {error}", markup=False)
-        sys.exit(EXIT_FAILED)
+        _fail(str(error), EXIT_FAILED)
+
+
+def _to_json(value: object) -> str:
+    """One stable JSON shape: dataclass fields by name, enums by value."""
+
+    def plain(item: Any) -> Any:
+        if dataclasses.is_dataclass(item) and not isinstance(item, type):
+            return {
+                field.name: plain(getattr(item, field.name)) for field in dataclasses.fields(item)
+            }
+        if isinstance(item, Enum):
+            return item.value
+        if isinstance(item, (list, tuple)):
+            return [plain(element) for element in item]
+        if isinstance(item, dict):
+            return {str(key): plain(element) for key, element in item.items()}
+        return item
+
+    return json.dumps(plain(value), indent=2)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
@@ -90,6 +118,8 @@ def main(ctx: click.Context, config_dir: str | None, root: str | None, show_vers
     """
     ctx.obj = HostPaths.from_environment(root, config_dir)
     if show_version:
+        from orangeqs.juice import versioning
+
         for line in versioning.version_report(ctx.obj):
             click.echo(line)
         ctx.exit()
@@ -103,30 +133,45 @@ def env() -> None:
     """Render, build and inspect environment images."""
 
 
+@dataclasses.dataclass(frozen=True)
+class ListEntry:
+    """One row of `juice env list` (its --json prints a list of these)."""
+
+    name: str
+    image: str
+    config: str
+    core_source: str
+    state: str
+
+
 @env.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @click.pass_obj
 def env_list(paths: HostPaths, as_json: bool) -> None:
     """List the environments: name, image, whose config, image state."""
+    from orangeqs.juice.host.tools import render_tools
+    from orangeqs.juice.orchestration.planning import make_plan
+    from orangeqs.juice.orchestration.status import statuses
+
     with _errors():
         tools = render_tools()
         plan = make_plan(paths, tools)
-        rows = []
-        for environment in plan.environments:
-            status = image_status(environment, tools)
-            rows.append(
-                {
-                    "name": environment.spec.name,
-                    "image": status.image,
-                    "config": "default" if environment.spec.uses_default else "own",
-                    "core_source": environment.core.describe(),
-                    "state": status.state.value,
-                }
+        rows = [
+            ListEntry(
+                name=environment.spec.name,
+                image=status.image,
+                config="default" if environment.spec.uses_default else "own",
+                core_source=environment.core.describe(),
+                state=status.state.value,
             )
+            for environment, status in zip(
+                plan.environments, statuses(plan.environments, tools), strict=True
+            )
+        ]
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        click.echo(_to_json(rows))
         return
-    _table(rows, ["name", "image", "config", "state"])
+    _table([dataclasses.asdict(row) for row in rows], ["name", "image", "config", "state"])
 
 
 @env.command("render")
@@ -141,6 +186,11 @@ def env_render(paths: HostPaths, names: tuple[str, ...], render_all: bool) -> No
     """
     if names and render_all:
         raise click.UsageError("give environment names or --all, not both")
+    from orangeqs.juice.host.files import exclusive_lock
+    from orangeqs.juice.host.tools import render_tools
+    from orangeqs.juice.orchestration.planning import make_plan
+    from orangeqs.juice.orchestration.writing import write_plan
+
     with _errors():
         plan = make_plan(paths, render_tools(), list(names) or None)
         # A build under way must not see its files change beneath it.
@@ -160,7 +210,13 @@ def env_render(paths: HostPaths, names: tuple[str, ...], render_all: bool) -> No
 
 @env.command("build")
 @click.argument("names", nargs=-1)
-@click.option("--all", "build_all", is_flag=True, help="Build every environment.")
+@click.option("--all", "build_all", is_flag=True, help="Every environment (the default).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Run podman build even when an image built from the same files exists "
+    "(it comes from the layer cache).",
+)
 @click.option(
     "-j",
     "--jobs",
@@ -171,8 +227,8 @@ def env_render(paths: HostPaths, names: tuple[str, ...], render_all: bool) -> No
 )
 @click.option(
     "--mode",
-    type=click.Choice([mode.value for mode in Mode]),
-    default=Mode.AUTO.value,
+    type=click.Choice(["auto", "systemd", "direct"]),
+    default="auto",
     show_default=True,
     help="systemd: start the juice-<name>-build.service units; direct: run podman "
     "here; auto: systemd when it is running.",
@@ -185,32 +241,42 @@ def env_render(paths: HostPaths, names: tuple[str, ...], render_all: bool) -> No
     help="plain: one line per event, no live display (logs, maintainer scripts); "
     "auto: a live display too on an interactive terminal.",
 )
+@click.option("--json", "as_json", is_flag=True, help="Progress on stderr; the results as JSON.")
 @click.pass_obj
 def env_build(
     paths: HostPaths,
     names: tuple[str, ...],
     build_all: bool,
+    force: bool,
     jobs: int,
     mode: str,
     progress: str,
+    as_json: bool,
 ) -> None:
-    """Render and build environment images.
+    """Render environments and make sure each has its image (NAMES, or all).
 
-    With NAMES, build those; with --all, every environment; with neither, those whose
-    image is missing or was built from other files than are rendered now.
-    Builds run to their end even when one fails. Logs: `journalctl -u
-    juice-<name>-build.service`, or /var/log/juice/build-<name>.log without systemd.
-    Exit status 1 when any build failed.
+    An environment whose image was built from exactly the files rendered now (same
+    configuration, same core wheel) is not built again: it is `up to date`, or `reused`
+    when services named another image. Other environments are built; builds run to
+    their end even when one fails. Afterwards juice removes the images beyond the last
+    [images] keep core versions (default 2), never one a container uses.
+    Logs: `journalctl -u juice-<name>-build.service`, or /var/log/juice/build-<name>.log
+    without systemd. Exit status 1 when any build failed.
     """
     if names and build_all:
         raise click.UsageError("give environment names or --all, not both")
-    request = BuildRequest(list(names), build_all, jobs, Mode(mode))
+    from orangeqs.juice.orchestration.building import BuildRequest, Mode, build
+    from orangeqs.juice.reporting import ConsoleReporter, summarize
+
+    request = BuildRequest(list(names), build_all, jobs, Mode(mode), force)
     with _errors():
-        # plain: no live display and no colour codes, also on the pty apt gives dpkg.
-        console = out if progress == "auto" else Console(force_terminal=False, soft_wrap=True)
+        console = _console(stderr=as_json, plain=progress == "plain")
         reporter = ConsoleReporter(console, live=console.is_interactive)
-        results = build(paths, request, reporter)
-    if not summarize(results, console):
+        report = build(paths, request, reporter)
+    succeeded = summarize(report, console)
+    if as_json:
+        click.echo(_to_json(report))
+    if not succeeded:
         sys.exit(EXIT_FAILED)
 
 
@@ -220,21 +286,131 @@ def env_build(
 @click.option("--check", is_flag=True, help="Exit with status 1 unless all are up to date.")
 @click.pass_obj
 def env_status(paths: HostPaths, names: tuple[str, ...], as_json: bool, check: bool) -> None:
-    """Whether each image exists and was built from the files rendered now."""
+    """Whether each environment has the image of the installed core version built from
+    the files rendered now, and whether its services name it."""
+    from orangeqs.juice.host.tools import render_tools
+    from orangeqs.juice.orchestration.planning import make_plan
+    from orangeqs.juice.orchestration.status import ImageState, statuses
+
     with _errors():
         tools = render_tools()
         plan = make_plan(paths, tools, list(names) or None)
-        statuses = [image_status(environment, tools) for environment in plan.environments]
-    rows = [
-        {"name": status.name, "image": status.image, "state": status.state.value}
-        for status in statuses
-    ]
+        found = statuses(plan.environments, tools)
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        click.echo(_to_json(found))
     else:
+        rows = [
+            {"name": status.name, "image": status.image, "state": status.state.value}
+            for status in found
+        ]
         _table(rows, ["name", "image", "state"])
-    if check and any(status.state is not ImageState.UP_TO_DATE for status in statuses):
+    if check and any(status.state is not ImageState.UP_TO_DATE for status in found):
         sys.exit(EXIT_FAILED)
+
+
+@env.command("history")
+@click.argument("names", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_obj
+def env_history(paths: HostPaths, names: tuple[str, ...], as_json: bool) -> None:
+    """Each environment's kept images (generations), newest first: core version,
+    identity digest, when built, size, and which one its services run."""
+    from orangeqs.juice.orchestration.generation_commands import history
+
+    with _errors():
+        entries = history(paths, list(names))
+    if as_json:
+        click.echo(_to_json(entries))
+        return
+    import datetime
+
+    rows = [
+        {
+            "name": entry.environment,
+            "core": entry.core_version,
+            "digest": entry.digest[:12],
+            "built": datetime.datetime.fromtimestamp(entry.created, datetime.timezone.utc).strftime(
+                "%Y-%m-%d %H:%M UTC"
+            ),
+            "size": f"{entry.size / 1e6:.0f} MB",
+            "use": ", ".join(
+                word
+                for word, flag in (
+                    ("services", entry.in_use),
+                    ("current files", entry.current),
+                    (f"{entry.containers} container(s)", entry.containers > 0),
+                )
+                if flag
+            ),
+        }
+        for entry in entries
+    ]
+    _table(rows, ["name", "core", "digest", "built", "size", "use"])
+
+
+@env.command("rollback")
+@click.argument("names", nargs=-1)
+@click.option("--all", "rollback_all", is_flag=True, help="Every environment.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_obj
+def env_rollback(
+    paths: HostPaths, names: tuple[str, ...], rollback_all: bool, as_json: bool
+) -> None:
+    """Point the services of NAMES (or --all) at their previous image, without building.
+
+    The installed version's tag (what the units run) moves to the generation before it;
+    restart a service to run it. `juice env build` points them back at the image of the
+    files rendered now (again without a build when it is kept).
+    """
+    if bool(names) == rollback_all:
+        raise click.UsageError("give environment names or --all")
+    from orangeqs.juice.orchestration.generation_commands import rollback
+
+    with _errors():
+        results = rollback(paths, list(names), lambda: _say_waiting(paths))
+    if as_json:
+        click.echo(_to_json(results))
+    else:
+        for result in results:
+            if result.rolled_back:
+                click.echo(
+                    f"{result.name}: {result.image} now names the image of core "
+                    f"{result.core_version} ({(result.image_id or '')[:12]}); {result.detail}"
+                )
+            else:
+                click.echo(f"{result.name}: not rolled back: {result.detail}")
+    if not all(result.rolled_back for result in results):
+        sys.exit(EXIT_FAILED)
+
+
+@env.command("gc")
+@click.option(
+    "--keep",
+    type=click.IntRange(1, 100),
+    default=None,
+    help="Core versions whose images stay [default: [images] keep, else 2].",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_obj
+def env_gc(paths: HostPaths, keep: int | None, as_json: bool) -> None:
+    """Remove environment images beyond the last KEEP core versions.
+
+    Kept always: the images the installed version's services run, those built from the
+    files rendered now, and any image a container uses. `juice env build` does this
+    after every build.
+    """
+    from orangeqs.juice.orchestration.generation_commands import gc
+
+    with _errors():
+        removed = gc(paths, keep, lambda: _say_waiting(paths))
+    if as_json:
+        click.echo(_to_json(removed))
+        return
+    for image in removed:
+        click.echo(
+            f"removed {image.image_id[:12]} of {image.environment} (core {image.core_version})"
+        )
+    click.echo(f"removed {len(removed)} image(s)")
 
 
 @main.group()
@@ -246,6 +422,9 @@ def config() -> None:
 @click.pass_obj
 def config_validate(paths: HostPaths) -> None:
     """Check the configuration; exit status 2 and the reasons if it is not usable."""
+    from orangeqs.juice.host.tools import render_tools
+    from orangeqs.juice.orchestration.planning import make_plan
+
     with _errors():
         plan = make_plan(paths, render_tools())
     files = ", ".join(str(path) for path in plan.loaded.files)
@@ -257,6 +436,10 @@ def config_validate(paths: HostPaths) -> None:
 @click.pass_obj
 def config_show(paths: HostPaths, as_json: bool) -> None:
     """Print the resolved configuration (all files merged, defaults filled in)."""
+    import tomli_w
+
+    from orangeqs.juice.settings import load_settings
+
     with _errors():
         loaded = load_settings(paths.config_dir)
     data = loaded.settings.model_dump(mode="json", exclude_none=True)
@@ -268,7 +451,7 @@ def config_show(paths: HostPaths, as_json: bool) -> None:
 
 
 def _say_waiting(paths: HostPaths) -> None:
-    err.print(f"juice: another juice process holds {paths.lock_file}; waiting for it")
+    click.echo(f"juice: another juice process holds {paths.lock_file}; waiting for it", err=True)
 
 
 def _table(rows: list[dict[str, str]], columns: list[str]) -> None:

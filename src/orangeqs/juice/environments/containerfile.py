@@ -7,6 +7,7 @@ from orangeqs.juice.environments.mounts import BUILD_UV, CONTAINER_HOME, CONTAIN
 from orangeqs.juice.environments.pyproject import THIRD_PARTY_FILE
 from orangeqs.juice.environments.spec import EnvironmentSpec
 from orangeqs.juice.environments.templating import templates
+from orangeqs.juice.environments.units import ENVIRONMENT_LABEL
 
 # Used when an environment asks for a managed Python without naming a version.
 DEFAULT_MANAGED_PYTHON = "3.12"
@@ -38,6 +39,7 @@ def render_containerfile(spec: EnvironmentSpec, core: CoreSource) -> str:
         .get_template("Containerfile.j2")
         .render(
             name=spec.name,
+            environment_label=ENVIRONMENT_LABEL,
             base_image=config.base_image,
             container_environment=[
                 (key, quote_env_value(value)) for key, value in config.container.environment.items()

@@ -36,10 +36,12 @@ def pyproject_data(spec: EnvironmentSpec, core: CoreSource | None) -> dict[str, 
         own = [dep for dep in config.dependencies if dep not in dependencies]
         dependencies += own or [core.requirement()]
 
+    # No environment name here: environments of the same configuration render the same
+    # file, so their images share the layers that install it.
     project: dict[str, Any] = {
-        "name": f"juice-env-{spec.name}",
+        "name": "juice-environment",
         "version": "0",
-        "description": f"OrangeQS Juice environment {spec.name}",
+        "description": "An OrangeQS Juice environment",
         "dependencies": dependencies,
     }
     if config.python_version:

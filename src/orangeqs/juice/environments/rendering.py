@@ -54,7 +54,7 @@ def render_environment(
     return RenderedEnvironment(spec, core, files, units, command, digest)
 
 
-_NAMED_TOOLS = Tools(podman=Path("podman"), uv=Path("uv"), flock=Path("flock"))
+_NAMED_TOOLS = Tools(podman=Path("podman"), uv=Path("uv"))
 
 
 def _digest(files: dict[str, str], command: BuildCommand) -> str:

@@ -14,7 +14,6 @@ from orangeqs.juice.environments.units import Tools
 
 # Where systemd units and the docs expect podman when it is not installed yet.
 DEFAULT_PODMAN = Path("/usr/bin/podman")
-DEFAULT_FLOCK = Path("/usr/bin/flock")
 
 
 class ToolMissingError(RuntimeError):
@@ -49,17 +48,11 @@ def find_uv() -> Path | None:
     return Path(found) if found else None
 
 
-def find_flock() -> Path:
-    """flock (util-linux, on every Debian and RPM system); the conventional path if absent."""
-    return _which("flock") or DEFAULT_FLOCK
-
-
 def render_tools() -> Tools:
     """Paths for rendering; a missing program is reported when a build needs it."""
     return Tools(
         podman=find_podman() or DEFAULT_PODMAN,
         uv=find_uv() or Path(sys.executable).parent / "uv",
-        flock=find_flock(),
     )
 
 
@@ -76,12 +69,7 @@ def require_build_tools() -> Tools:
             "uv is not installed: builds mount the host's uv; install it with "
             "'pip install orangeqs-juice-core[host]' (the orangeqs-juice package ships it)"
         )
-    flock = find_flock()
-    if not flock.exists():
-        raise ToolMissingError(
-            "flock is not installed (it comes with util-linux); install util-linux"
-        )
-    return Tools(podman=podman, uv=uv, flock=flock)
+    return Tools(podman=podman, uv=uv)
 
 
 class WheelError(RuntimeError):

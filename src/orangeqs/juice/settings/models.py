@@ -313,12 +313,25 @@ class JupyterhubSettings(SharedSection):
     singleuser: SingleuserSettings = SingleuserSettings()
 
 
+# How many core versions' images of each environment juice keeps (`juice env gc`).
+DEFAULT_KEEP_GENERATIONS = 2
+
+
+class ImagesSettings(StrictModel):
+    """``[images]``: how juice keeps environment images."""
+
+    # The images of the last `keep` core versions stay: installing the previous
+    # package again then needs no build.
+    keep: int = Field(DEFAULT_KEEP_GENERATIONS, ge=1, le=100)
+
+
 class OrchestrationSettings(SharedSection):
     """The whole orchestration config, as far as environment management is concerned."""
 
     environments: EnvironmentsSection
     services: dict[Name, ServiceSettings] = Field(default_factory=dict)
     jupyterhub: JupyterhubSettings = JupyterhubSettings()
+    images: ImagesSettings = ImagesSettings()
 
     @field_validator("services")
     @classmethod
