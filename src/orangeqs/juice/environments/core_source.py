@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from orangeqs.juice.settings.models import CORE_DISTRIBUTION, UvEnvironment
+from orangeqs.juice._version import CORE_DISTRIBUTION
+
+if TYPE_CHECKING:  # `juice --version` runs without importing pydantic
+    from orangeqs.juice.settings.models import UvEnvironment
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from orangeqs.juice.environments.core_source import CoreSource
 from orangeqs.juice.paths import HostPaths
-from orangeqs.juice.settings.models import UvEnvironment, UvSource
+
+if TYPE_CHECKING:  # `juice --version` runs without importing pydantic
+    from orangeqs.juice.settings.models import UvEnvironment, UvSource
 
 CONTAINER_USER = "juice"
 CONTAINER_HOME = PurePosixPath("/home/juice")

@@ -8,12 +8,12 @@ import tomli_w
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from orangeqs.juice._version import CORE_DISTRIBUTION
 from orangeqs.juice.environments.core_source import CoreSource
 from orangeqs.juice.environments.mounts import editable_sources
 from orangeqs.juice.environments.spec import EnvironmentSpec
 from orangeqs.juice.ownership import GENERATED_MARKER
 from orangeqs.juice.settings.files import merge_into
-from orangeqs.juice.settings.models import CORE_DISTRIBUTION
 
 HEADER = f"{GENERATED_MARKER}; do not edit: changes are overwritten.\n"
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from orangeqs.juice.settings.models import OrchestrationSettings, UvEnvironment
+if TYPE_CHECKING:  # `juice --version` runs without importing pydantic
+    from orangeqs.juice.settings.models import OrchestrationSettings, UvEnvironment
 
 SINGLEUSER = "singleuser"
 IMAGE_PREFIX = "juice-"

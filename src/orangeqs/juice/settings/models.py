@@ -45,8 +45,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-CORE_DISTRIBUTION = "orangeqs-juice-core"
-
 
 def unknown_key_error(keys: list[str], known: list[str]) -> PydanticCustomError:
     """The error for keys no model knows, with the closest known key as a hint."""
