@@ -56,14 +56,20 @@ def render_tools() -> Tools:
     )
 
 
-def require_build_tools() -> Tools:
-    """Paths for building: both programs must exist."""
-    podman, uv = find_podman(), find_uv()
+def require_podman() -> Path:
+    """podman, for commands that only look at or retag images."""
+    podman = find_podman()
     if podman is None:
         raise ToolMissingError(
             "podman is not installed (or not on PATH); install it, e.g. "
             "'apt-get install podman' or 'dnf install podman'"
         )
+    return podman
+
+
+def require_build_tools() -> Tools:
+    """Paths for building: both programs must exist."""
+    podman, uv = require_podman(), find_uv()
     if uv is None:
         raise ToolMissingError(
             "uv is not installed: builds mount the host's uv; install it with "

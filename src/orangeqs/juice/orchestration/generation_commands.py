@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from orangeqs.juice.host.files import exclusive_lock
 from orangeqs.juice.host.images import ImageRecord, juice_images, tag
-from orangeqs.juice.host.tools import render_tools, require_build_tools
+from orangeqs.juice.host.tools import render_tools, require_podman
 from orangeqs.juice.orchestration.building import collect_garbage
 from orangeqs.juice.orchestration.generations import (
     generations,
@@ -39,7 +39,7 @@ class GenerationEntry:
 def history(paths: HostPaths, names: list[str]) -> list[GenerationEntry]:
     """Each selected environment's generations, newest first."""
     plan = make_plan(paths, render_tools(), names or None)
-    images = juice_images(require_build_tools().podman)
+    images = juice_images(require_podman())
     entries = []
     for environment in plan.environments:
         target = target_of(environment)
@@ -80,10 +80,10 @@ def rollback(
 ) -> list[RollbackResult]:
     """Point each environment's services at its previous generation, without building."""
     plan = make_plan(paths, render_tools(), names or None)
-    tools = require_build_tools()
+    podman = require_podman()
     results = []
     with exclusive_lock(paths.lock_file, on_wait):
-        images = juice_images(tools.podman)
+        images = juice_images(podman)
         for environment in plan.environments:
             target = target_of(environment)
             previous = previous_generation(images, target.environment, target.version_reference)
@@ -100,7 +100,7 @@ def rollback(
                     )
                 )
                 continue
-            tag(tools.podman, previous.image_id, target.version_reference)
+            tag(podman, previous.image_id, target.version_reference)
             results.append(
                 RollbackResult(
                     target.environment,
@@ -119,8 +119,9 @@ def rollback(
 
 def gc(paths: HostPaths, keep: int | None, on_wait: Callable[[], None]) -> list[ImageRecord]:
     """Remove the images beyond `keep` core versions (the configured number by default)."""
-    plan = make_plan(paths, render_tools())
-    tools = require_build_tools()
+    tools = render_tools()
+    plan = make_plan(paths, tools)
+    tools = replace(tools, podman=require_podman())
     keep = keep or plan.loaded.settings.images.keep
     version = plan.environments[0].core.version
     with exclusive_lock(paths.lock_file, on_wait):
