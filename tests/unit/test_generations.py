@@ -73,3 +73,12 @@ def test_rollback_goes_to_the_generation_before_the_one_services_run() -> None:
     # An upgrade that failed for this environment: its version names no image yet.
     fallback = previous_generation(images, "lab", f"{REPO}:3.0")
     assert fallback is not None and fallback.digest == "b"
+
+
+def test_the_latest_tag_of_an_older_juice_counts_as_no_core_version() -> None:
+    images = [
+        image("", "old", 1, "latest"),
+        image("1.0", "a", 2, "1.0"),
+        image("2.0", "b", 3, "2.0"),
+    ]
+    assert ids(select_removals(images, "2.0", keep=2)) == ["sha-old"]

@@ -98,7 +98,8 @@ def previous_generation(
 
 def _version_tags(image: ImageRecord) -> list[str]:
     tags = [reference.rsplit(":", 1)[1] for reference in image.references if ":" in reference]
-    return [tag for tag in tags if not tag.startswith(IDENTITY_TAG_PREFIX)]
+    # "latest": what juice before generations tagged; it names no core version.
+    return [tag for tag in tags if not tag.startswith(IDENTITY_TAG_PREFIX) and tag != "latest"]
 
 
 def select_removals(
