@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -151,7 +152,9 @@ def build_wheels(work: Path) -> tuple[Path, Path, Path]:
     shutil.copytree(REPO / "src", v2 / "src")
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, v2 / name)
-    (v2 / "src/orangeqs/juice/_version.py").write_text(f'__version__ = "{V2}"\n')
+    version_file = v2 / "src/orangeqs/juice/_version.py"
+    text = version_file.read_text()
+    version_file.write_text(re.sub(r'__version__ = "[^"]*"', f'__version__ = "{V2}"', text))
     for tree, out in ((REPO, work / "wheel-v1"), (v2, work / "wheel-v2")):
         subprocess.run([str(uv), "build", "--wheel", "--out-dir", str(out), str(tree)],
                        check=True, capture_output=True)  # fmt: skip

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -38,7 +39,9 @@ def v2_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(REPO / "src", tree / "src")
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, tree / name)
-    (tree / "src/orangeqs/juice/_version.py").write_text(f'__version__ = "{V2}"\n')
+    version_file = tree / "src/orangeqs/juice/_version.py"
+    text = version_file.read_text()
+    version_file.write_text(re.sub(r'__version__ = "[^"]*"', f'__version__ = "{V2}"', text))
     # v2 needs something that one environment cannot have (see config()).
     pyproject = tree / "pyproject.toml"
     text = pyproject.read_text()
