@@ -127,8 +127,12 @@ class Bench:
     def timestamped_rebuild(self) -> tuple[float, int]:
         """As OrangeQS Juice: a time stamp in each pyproject.toml, then podman build."""
         commands = []
-        for log in sorted((self.root / "var/log/juice").glob("build-*.log")):
-            argv = shlex.split(log.read_text().splitlines()[0].removeprefix("$ "))
+        # The build units hold the command for the files rendered now.
+        for unit in sorted((self.root / "etc/systemd/system").glob("juice-*-build.service")):
+            exec_start = next(
+                line for line in unit.read_text().splitlines() if line.startswith("ExecStart=")
+            )
+            argv = shlex.split(exec_start.removeprefix("ExecStart="))
             context = Path(argv[-1])
             for name in ("pyproject.toml", "third-party.pyproject.toml"):
                 path = context / name
@@ -138,7 +142,7 @@ class Bench:
         with ThreadPoolExecutor(max_workers=2) as pool:  # juice's default --jobs
             for result in pool.map(self._run, commands):
                 if result.returncode != 0:
-                    raise SystemExit(f"podman build failed:\n{result.stdout}")
+                    raise SystemExit(f"podman build failed:\n{result.stdout}\n{result.stderr}")
         return time.monotonic() - started, len(commands)
 
     def _run(self, argv: list[str]) -> subprocess.CompletedProcess[str]:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from orangeqs.juice.environments.units import Tools
 from orangeqs.juice.host.images import ImageRecord
 from orangeqs.juice.orchestration.generations import (
     Action,
     Target,
+    build_waves,
     decide,
     previous_generation,
     select_removals,
 )
+from orangeqs.juice.orchestration.planning import make_plan
+from orangeqs.juice.paths import HostPaths
 
 REPO = "localhost/juice-lab"
 
@@ -82,3 +88,17 @@ def test_the_latest_tag_of_an_older_juice_counts_as_no_core_version() -> None:
         image("2.0", "b", 3, "2.0"),
     ]
     assert ids(select_removals(images, "2.0", keep=2)) == ["sha-old"]
+
+
+def test_environments_of_one_configuration_build_one_first(tmp_path: Path) -> None:
+    paths = HostPaths.under(tmp_path)
+    paths.config_dir.mkdir(parents=True)
+    (paths.config_dir / "orchestration.toml").write_text(
+        '[environments.default]\ntype = "uv"\nbase_image = "debian:12"\n'
+        "[services.twin]\n[services.other.environment]\n"
+        'base_image = "debian:12"\ndependencies = ["six"]\n'
+    )
+    plan = make_plan(paths, Tools(podman=Path("/usr/bin/podman"), uv=Path("/usr/bin/uv")))
+    first, later = build_waves(plan.environments)
+    assert [env.spec.name for env in first] == ["singleuser", "other"]
+    assert [env.spec.name for env in later] == ["twin"]

@@ -149,6 +149,8 @@ def test_third_party_layer_comes_before_the_core_layer() -> None:
     # differs between environments of the same configuration.
     tail = containerfile[marker:].splitlines()[1:]
     assert [line for line in tail if line.strip() and not line.startswith("#")] == [
+        "    UV_COMPILE_BYTECODE=0 /opt/juice-build/bin/uv sync && "
+        "(python -m compileall -q /env/.venv/lib || :)",
         "USER juice",
         "WORKDIR /home/juice",
         'LABEL org.orangeqs.juice.environment="singleuser"',

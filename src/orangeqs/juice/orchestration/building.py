@@ -21,6 +21,7 @@ from orangeqs.juice.host.tools import render_tools, require_build_tools
 from orangeqs.juice.orchestration.generations import (
     Action,
     Target,
+    build_waves,
     decide,
     generations,
     select_removals,
@@ -169,8 +170,9 @@ def build(paths: HostPaths, request: BuildRequest, reporter: BuildReporter) -> B
             reporter.finished(result)
             return result
 
+        first, later = build_waves(targets)
         with ThreadPoolExecutor(max_workers=max(1, request.jobs)) as pool:
-            built = list(pool.map(job, targets))
+            built = list(pool.map(job, first)) + list(pool.map(job, later))
         order = {name: index for index, name in enumerate(plan.all_names)}
         results = sorted(kept + built, key=lambda result: order[result.name])
         version = plan.environments[0].core.version if plan.environments else __version__

@@ -7,12 +7,18 @@ core version is what that version's services run.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
 from orangeqs.juice.environments.rendering import RenderedEnvironment
-from orangeqs.juice.environments.units import identity_reference, image_tag, version_reference
+from orangeqs.juice.environments.units import (
+    ENVIRONMENT_LABEL,
+    identity_reference,
+    image_tag,
+    version_reference,
+)
 from orangeqs.juice.host.images import ImageRecord
 
 IDENTITY_TAG_PREFIX = "id-"
@@ -135,3 +141,46 @@ def select_removals(
             and image.digest not in protected
         ]
     return removals
+
+
+# Options of the build command that name this environment's files or image, not layers.
+_PER_ENVIRONMENT_OPTIONS = {"--file", "--tag", "--label"}
+
+
+def layers_key(environment: RenderedEnvironment) -> str:
+    """Equal for environments whose images share every layer but the last (their label):
+    the same files and build options, whatever their names."""
+    hasher = hashlib.sha256()
+    for name in sorted(environment.files):
+        lines = environment.files[name].splitlines()
+        # Comments make no layer; the environment label is the Containerfile's last line.
+        kept = [
+            line for line in lines if not line.startswith("#") and ENVIRONMENT_LABEL not in line
+        ]
+        hasher.update(f"{name}\0{chr(10).join(kept)}\0".encode())
+    argv = environment.build.build[:-1]  # the last argument is the context directory
+    options = [
+        arg
+        for arg, before in zip(argv, ("", *argv[:-1]), strict=True)
+        if before not in _PER_ENVIRONMENT_OPTIONS
+    ]
+    hasher.update("\0".join(options).encode())
+    return hasher.hexdigest()
+
+
+def build_waves(
+    environments: Sequence[RenderedEnvironment],
+) -> tuple[list[RenderedEnvironment], list[RenderedEnvironment]]:
+    """Two waves: one environment of each set that shares its layers, then the others.
+
+    Built together, identical environments would each build every layer; after the
+    first wave, the others find each layer in the cache and add only their label.
+    """
+    first: list[RenderedEnvironment] = []
+    later: list[RenderedEnvironment] = []
+    seen: set[str] = set()
+    for environment in environments:
+        key = layers_key(environment)
+        (later if key in seen else first).append(environment)
+        seen.add(key)
+    return first, later
