@@ -170,6 +170,7 @@ def build_wheels(work: Path) -> tuple[Path, Path, Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--environments", type=int, default=5)
+    parser.add_argument("--keep-work", action="store_true", help="Keep the roots and logs.")
     args = parser.parse_args()
     n = args.environments
     ensure_base_image()
@@ -203,14 +204,22 @@ def main() -> None:
         print(f"cold {n} / cold 1: {cold[0] / cold_one[0]:.2f}")
         print(f"command: .cache/dev-venv/bin/python bench/rebuild.py --environments {n}")
     finally:
-        for name in ("one", "lab"):
-            conf = work / name / "store/storage.conf"
-            if conf.exists():  # podman's overlay layers need podman to remove them
-                subprocess.run(["podman", "system", "reset", "--force"], check=False,
-                               capture_output=True,
-                               env={**os.environ, "CONTAINERS_STORAGE_CONF": str(conf),
-                                    "CONTAINERS_CONF": CONTAINERS_CONF})  # fmt: skip
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep_work:
+            print(f"kept: {work}")
+        else:
+            remove_work(work)
+
+
+def remove_work(work: Path) -> None:
+    """The private stores (podman's overlay layers need podman) and the work tree."""
+    for name in ("one", "lab"):
+        conf = work / name / "store/storage.conf"
+        if conf.exists():
+            subprocess.run(["podman", "system", "reset", "--force"], check=False,
+                           capture_output=True,
+                           env={**os.environ, "CONTAINERS_STORAGE_CONF": str(conf),
+                                "CONTAINERS_CONF": CONTAINERS_CONF})  # fmt: skip
+    shutil.rmtree(work, ignore_errors=True)
 
 
 def podman_version() -> str:

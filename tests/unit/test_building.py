@@ -23,7 +23,7 @@ from orangeqs.juice.orchestration.building import Mode, choose_mode
 from orangeqs.juice.paths import HostPaths
 
 FAKE_PODMAN = r"""#!{python}
-import fcntl, hashlib, json, os, sys, time
+import fcntl, hashlib, json, os, re, sys, time
 log = os.environ["FAKE_PODMAN_LOG"]
 args = sys.argv[1:]
 with open(log, "a") as handle:
@@ -72,8 +72,10 @@ if args[0] == "build":
         sys.exit(1)
     fcntl.flock(lock, fcntl.LOCK_EX)
     images = json.load(open(store_file)) if os.path.exists(store_file) else []
-    labels = dict(a.split("=", 1) for a, p in zip(args[1:], args) if p == "--label")
-    labels["org.orangeqs.juice.environment"] = os.path.basename(context)
+    # The labels are on the Containerfile's LABEL line.
+    containerfile = open(args[args.index("--file") + 1]).read()
+    label_line = [line for line in containerfile.splitlines() if line.startswith("LABEL ")][-1]
+    labels = dict(re.findall(r'([\w.-]+)="([^"]*)"', label_line))
     image = {
         "Id": hashlib.sha256(json.dumps(labels, sort_keys=True).encode()).hexdigest(),
         "Names": [], "Labels": labels, "Size": 1000, "Containers": 0,

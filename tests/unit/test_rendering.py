@@ -138,7 +138,8 @@ def test_every_service_and_the_user_container_get_their_own_image() -> None:
 
 
 def test_third_party_layer_comes_before_the_core_layer() -> None:
-    files = render_all(SYSTEM, WHEEL)[0].files
+    environment = render_all(SYSTEM, WHEEL)[0]
+    files, digest = environment.files, environment.digest
     containerfile = files["Containerfile"]
     third_party = containerfile.index("COPY third-party.pyproject.toml /env/pyproject.toml")
     core = containerfile.index("COPY pyproject.toml /env/pyproject.toml")
@@ -153,7 +154,8 @@ def test_third_party_layer_comes_before_the_core_layer() -> None:
         "(python -m compileall -q /env/.venv/lib || :)",
         "USER juice",
         "WORKDIR /home/juice",
-        'LABEL org.orangeqs.juice.environment="singleuser"',
+        'LABEL org.orangeqs.juice.environment="singleuser" '
+        f'org.orangeqs.juice.core-version="1.2.0" org.orangeqs.juice.digest="{digest}"',
     ]
     # Two environments of the same configuration: the same files but for that line.
     rendered = {env.spec.name: env for env in render_all(SYSTEM + "[services.twin]\n", WHEEL)}
@@ -184,8 +186,11 @@ def test_a_new_wheel_changes_only_the_core_layer() -> None:
         )
         if a != b
     ]
-    assert len(changed) == 1
+    # The core layer, and the last line's label that names the new digest.
+    assert len(changed) == 2
     assert "orangeqs-juice-core" in changed[0][0]
+    assert changed[1][0].startswith("LABEL ") and changed[1][0].endswith('"')
+    assert new["Containerfile"].splitlines()[-1] == changed[1][1]
 
 
 @pytest.mark.parametrize("wheel", [WHEEL, None], ids=["bundled wheel", "registry"])

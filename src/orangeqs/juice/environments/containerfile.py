@@ -7,7 +7,7 @@ from orangeqs.juice.environments.mounts import BUILD_UV, CONTAINER_HOME, CONTAIN
 from orangeqs.juice.environments.pyproject import THIRD_PARTY_FILE
 from orangeqs.juice.environments.spec import EnvironmentSpec
 from orangeqs.juice.environments.templating import templates
-from orangeqs.juice.environments.units import ENVIRONMENT_LABEL
+from orangeqs.juice.environments.units import CORE_VERSION_LABEL, DIGEST_LABEL, ENVIRONMENT_LABEL
 
 # Used when an environment asks for a managed Python without naming a version.
 DEFAULT_MANAGED_PYTHON = "3.12"
@@ -29,8 +29,11 @@ def core_marker(core: CoreSource) -> str:
     return f"orangeqs-juice-core {core.version} from {core.kind}"
 
 
-def render_containerfile(spec: EnvironmentSpec, core: CoreSource) -> str:
-    """The Containerfile text (deterministic: same inputs, same bytes)."""
+def render_containerfile(spec: EnvironmentSpec, core: CoreSource, digest: str | None = None) -> str:
+    """The Containerfile text (deterministic: same inputs, same bytes).
+
+    `digest` (None while computing it) goes into the last line's label.
+    """
     config = spec.config
     managed = config.python_source == "managed"
     python_request = config.python_version or (DEFAULT_MANAGED_PYTHON if managed else None)
@@ -40,6 +43,10 @@ def render_containerfile(spec: EnvironmentSpec, core: CoreSource) -> str:
         .render(
             name=spec.name,
             environment_label=ENVIRONMENT_LABEL,
+            core_version_label=CORE_VERSION_LABEL,
+            core_version=core.version,
+            digest_label=DIGEST_LABEL,
+            digest=digest,
             base_image=config.base_image,
             container_environment=[
                 (key, quote_env_value(value)) for key, value in config.container.environment.items()

@@ -47,6 +47,8 @@ def render_environment(
     # Tool locations differ between shells and installs but not what they build.
     unlabelled = build_command(spec, core, paths, _NAMED_TOOLS, digest=None)
     digest = _digest(files, unlabelled)
+    # The image carries its digest as a label: the Containerfile's last line names it.
+    files["Containerfile"] = render_containerfile(spec, core, digest)
     command = build_command(spec, core, paths, tools, digest=digest)
     units = {spec.build_unit: render_build_unit(spec, paths, command)}
     if spec.run_unit:

@@ -85,7 +85,7 @@ def build_command(
     tools: Tools,
     digest: str | None,
 ) -> BuildCommand:
-    """The podman build command; `digest` (None while computing it) labels the image."""
+    """The podman build command; `digest` (None while computing it) names the image."""
     config = spec.config
     env_dir = paths.env_dir(spec.name)
     argv = [str(tools.podman), "build", "--file", str(env_dir / "Containerfile")]
@@ -93,10 +93,6 @@ def build_command(
         # The identity tag keeps this generation; the version tag is what services run.
         argv += ["--tag", identity_reference(spec.image, digest)]
     argv += ["--tag", version_reference(spec.image, core.version)]
-    if digest:
-        # podman applies --label as a last step, after every cached layer.
-        argv += ["--label", f"{DIGEST_LABEL}={digest}"]
-    argv += ["--label", f"{CORE_VERSION_LABEL}={core.version}"]
     if config.arch:
         argv += ["--arch", config.arch]
     argv += _volume_args(build_mounts(config, core, paths, tools.uv))
