@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from orangeqs.juice.environments.core_source import BundledWheel, CoreSource, re
 from orangeqs.juice.environments.rendering import RenderedEnvironment, render_environment
 from orangeqs.juice.environments.spec import plan_environments
 from orangeqs.juice.environments.units import Tools
+from orangeqs.juice.host.tools import find_bundled_wheel
 from orangeqs.juice.paths import HostPaths
 from orangeqs.juice.settings import OrchestrationSettings
 
@@ -275,3 +277,20 @@ def test_run_unit_only_for_services_with_a_command() -> None:
         "juice-analysis.service",
     }
     assert set(rendered["singleuser"].units) == {"juice-singleuser-build.service"}
+
+
+def test_the_core_wheels_requirements_go_into_the_third_party_layer(tmp_path: Path) -> None:
+    wheel_path = tmp_path / "orangeqs_juice_core-1.2.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel_path, "w") as wheel:
+        wheel.writestr(
+            "orangeqs_juice_core-1.2.0.dist-info/METADATA",
+            "Name: orangeqs-juice-core\nRequires-Dist: click>=8\n"
+            "Requires-Dist: uv; extra == 'host'\n",
+        )
+    found = find_bundled_wheel(tmp_path, "1.2.0")
+    assert found is not None and found.requirements == ("click>=8",)
+    files = render_all(SYSTEM, found)[0].files
+    assert '"click>=8"' in files["third-party.pyproject.toml"]
+    # A new core with the same requirements keeps the third-party layer.
+    newer = render_all(SYSTEM, BundledWheel(found.path, "cd" * 32, found.requirements))[0]
+    assert newer.files["third-party.pyproject.toml"] == files["third-party.pyproject.toml"]

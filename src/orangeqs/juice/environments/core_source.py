@@ -23,6 +23,9 @@ class BundledWheel:
 
     path: Path
     sha256: str
+    # Its Requires-Dist (without extras): the third-party layer installs them, so that a
+    # new core version with the same dependencies rebuilds only the core itself.
+    requirements: tuple[str, ...] = ()
 
 
 def wheel_filename(version: str) -> str:

@@ -40,7 +40,7 @@ def render_environment(
 ) -> RenderedEnvironment:
     """Render one environment. Pure: no clock, no subprocess, no file access."""
     files = {
-        THIRD_PARTY_FILE: render_pyproject(spec, None),
+        THIRD_PARTY_FILE: render_pyproject(spec, None, _core_requirements(core)),
         "pyproject.toml": render_pyproject(spec, core),
         "Containerfile": render_containerfile(spec, core),
     }
@@ -54,6 +54,11 @@ def render_environment(
     if spec.run_unit:
         units[spec.run_unit] = render_run_unit(spec, core, paths, tools)
     return RenderedEnvironment(spec, core, files, units, command, digest)
+
+
+def _core_requirements(core: CoreSource) -> tuple[str, ...]:
+    """What the bundled core wheel needs (unknown for the other sources)."""
+    return core.wheel.requirements if core.kind == "wheel" and core.wheel else ()
 
 
 _NAMED_TOOLS = Tools(podman=Path("podman"), uv=Path("uv"))

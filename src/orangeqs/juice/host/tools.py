@@ -99,4 +99,19 @@ def find_bundled_wheel(dist_dir: Path, version: str) -> BundledWheel | None:
             f"the bundled wheel {path} is not a wheel (not a zip archive); "
             "reinstall the orangeqs-juice package"
         )
-    return BundledWheel(path=path, sha256=hashlib.sha256(content).hexdigest())
+    return BundledWheel(
+        path=path,
+        sha256=hashlib.sha256(content).hexdigest(),
+        requirements=_requirements(zipfile.ZipFile(io.BytesIO(content))),
+    )
+
+
+def _requirements(wheel: zipfile.ZipFile) -> tuple[str, ...]:
+    """Requires-Dist of a wheel, without the optional ones (extras)."""
+    metadata = [name for name in wheel.namelist() if name.endswith(".dist-info/METADATA")]
+    if len(metadata) != 1:
+        return ()
+    lines = wheel.read(metadata[0]).decode("utf-8", "replace").splitlines()
+    prefix = "Requires-Dist:"
+    found = [line[len(prefix) :].strip() for line in lines if line.startswith(prefix)]
+    return tuple(requirement for requirement in found if "extra ==" not in requirement)
