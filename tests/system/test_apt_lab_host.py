@@ -68,6 +68,8 @@ class AptLab:
     target: Target
     # Environments whose images the tests so far expect to be built and up to date.
     environments: list[str] = field(default_factory=shipped_environments)
+    # The v1 images of the shipped environments, as the install built them.
+    v1_ids: dict[str, str | None] = field(default_factory=dict)
 
 
 @pytest.fixture(scope="module", params=list(TARGETS))
@@ -133,11 +135,12 @@ def test_apt_install_builds_every_environment_through_its_unit(lab: AptLab) -> N
         assert reload.stdout.strip() == "no"
     status = host.run(["juice", "env", "status", "--check"], check=False)
     assert status.returncode == 0, status.stdout + status.stderr
+    lab.v1_ids.update({name: image_id(host, name, V1) for name in lab.environments})
 
 
 def test_apt_upgrade_rebuilds_every_image_from_the_v2_wheel(lab: AptLab) -> None:
     host = lab.host
-    old_ids = {name: image_id(host, name) for name in lab.environments}
+    old_ids = lab.v1_ids
     lab.repo.publish(lab.releases[V2])
     cursor = journal_cursor(host)
     apt(host, "update")
@@ -154,7 +157,9 @@ def test_apt_upgrade_rebuilds_every_image_from_the_v2_wheel(lab: AptLab) -> None
     assert installed == sha, "the package must bundle the wheel built with it"
     for name in lab.environments:
         assert_built_once_since(host, name, cursor)
-        assert image_id(host, name) != old_ids[name], f"{name}: image not replaced"
+        assert image_id(host, name, V2) not in (None, old_ids[name]), f"{name}: no new image"
+        # The previous version's image stays: installing v1 again needs no build.
+        assert image_id(host, name, V1) == old_ids[name], f"{name}: the v1 image is gone"
         # The build installed the core from exactly this wheel ...
         containerfile = host.read_file(f"/var/juice/envs/{name}/Containerfile")
         assert f"orangeqs-juice-core {V2} wheel sha256:{sha}" in containerfile
@@ -178,13 +183,22 @@ def test_admin_adds_a_service_and_only_its_environment_builds(lab: AptLab) -> No
     result = host.run(["juice", "env", "build"], timeout=900, check=False)
     out = result.stdout + result.stderr
     assert result.returncode == 0, out + unit_journal(host, ADMIN_SERVICE)
-    assert f"juice: up to date, not rebuilt: {', '.join(lab.environments)}" in out, out
+    for name in lab.environments:
+        assert f"juice: {name}: up to date" in out, out
 
     for name in lab.environments:  # not started again: the same runs as before
         assert invocations(unit_entries(host, build_unit(name))) == before[name], name
     assert_built_once_since(host, ADMIN_SERVICE, cursor)
     six = host.run(
-        ["podman", "run", "--rm", f"localhost/juice-{ADMIN_SERVICE}", "python", "-c", "import six"],
+        [
+            "podman",
+            "run",
+            "--rm",
+            f"localhost/juice-{ADMIN_SERVICE}:{V2}",
+            "python",
+            "-c",
+            "import six",
+        ],
         check=False,
     )
     assert six.returncode == 0, six.stderr
@@ -213,8 +227,11 @@ def test_a_failing_environment_leaves_apt_and_the_others_fine(lab: AptLab) -> No
     assert f"log:   journalctl -u {unit}" in out, out
     assert f"retry: juice env build {BROKEN_SERVICE}" in out, out
     assert "the package is installed; retry with: sudo juice env build --all" in out, out
-    for name in lab.environments:  # the others were rebuilt all the same
-        assert_built_once_since(host, name, cursor)
+    assert f"juice: no image for orangeqs-juice-core {V2}: {BROKEN_SERVICE};" in out, out
+    assert "install the previous orangeqs-juice package again" in out, out
+    for name in lab.environments:  # the others have their image: no build
+        assert f"juice: {name}: up to date" in out, out
+        assert not invocations(unit_entries(host, build_unit(name), after=cursor)), name
 
     status = host.run(["systemctl", "status", "--no-pager", unit], check=False)
     assert status.returncode == 3, status.stdout  # LSB: program is not running
@@ -222,8 +239,31 @@ def test_a_failing_environment_leaves_apt_and_the_others_fine(lab: AptLab) -> No
     state = unit_state(host, unit)  # a failed unit stays loaded, with its result
     assert (state.active_state, state.result) == ("failed", "exit-code"), state
     assert UNRESOLVABLE.split("==")[0] in unit_journal(host, BROKEN_SERVICE)
-    assert image_id(host, BROKEN_SERVICE) is None
+    assert image_id(host, BROKEN_SERVICE, V2) is None
 
     check = host.run(["juice", "env", "status", "--json"])
     rows = {row["name"]: row["state"] for row in json.loads(check.stdout)}
     assert rows == {**dict.fromkeys(lab.environments, "up to date"), BROKEN_SERVICE: "not built"}
+
+
+def test_apt_install_of_the_previous_version_builds_nothing(lab: AptLab) -> None:
+    """Back to v1 (the way out of a failed upgrade): every v1 image was kept, so the
+    maintainer script's `juice env build --all` runs no build unit and no podman build."""
+    host = lab.host
+    host.run(
+        ["rm", f"{DROP_IN_DIR}/50-{ADMIN_SERVICE}.toml", f"{DROP_IN_DIR}/60-{BROKEN_SERVICE}.toml"]
+    )
+    names = shipped_environments()
+    cursor = journal_cursor(host)
+    out = apt(host, "install", "--allow-downgrades", f"{NAME}={lab.releases[V1].version}")
+
+    assert dpkg_status(host) == ("install ok installed", lab.releases[V1].version), out
+    for name in names:
+        assert f"juice: {name}: up to date (localhost/juice-{name}:{V1})" in out, out
+        assert not invocations(unit_entries(host, build_unit(name), after=cursor)), name
+        assert image_id(host, name, V1) == lab.v1_ids[name], name
+    host.run(["journalctl", "--sync"])
+    journal = host.run(["journalctl", "--no-pager", f"--after-cursor={cursor}"]).stdout
+    assert "/podman build " not in journal, journal
+    status = host.run(["juice", "env", "status", "--check"], check=False)
+    assert status.returncode == 0, status.stdout + status.stderr

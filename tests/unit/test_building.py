@@ -12,57 +12,79 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 from juice_host import MINIMAL, JuiceHost
 
+from orangeqs.juice import __version__
 from orangeqs.juice.host import systemd
 from orangeqs.juice.orchestration.building import Mode, choose_mode
 from orangeqs.juice.paths import HostPaths
 
 FAKE_PODMAN = r"""#!{python}
-import json, os, sys, time
+import fcntl, hashlib, json, os, re, sys, time
 log = os.environ["FAKE_PODMAN_LOG"]
-with open(log, "a") as handle:
-    handle.write(json.dumps(sys.argv[1:]) + "\n")
 args = sys.argv[1:]
-def image_file(image):
-    return log + "." + image.replace("/", "_")
+with open(log, "a") as handle:
+    handle.write(json.dumps(args) + "\n")
+
+# The image store: a JSON list of images as `podman images --format json` prints them.
+lock = open(log + ".lock", "w")
+fcntl.flock(lock, fcntl.LOCK_EX)
+store_file = log + ".store"
+images = json.load(open(store_file)) if os.path.exists(store_file) else []
+def save():
+    with open(store_file, "w") as out:
+        json.dump(images, out)
+def find(ref):
+    return next((i for i in images if ref in i["Names"] or i["Id"] == ref), None)
+def name(image, ref):
+    for other in images:
+        if ref in other["Names"]:
+            other["Names"].remove(ref)
+    image["Names"].append(ref)
 if args[:2] == ["image", "exists"]:
-    sys.exit(0 if os.path.exists(image_file(args[2])) else 1)
-if args[:2] == ["image", "inspect"]:
-    print(open(image_file(args[-1])).read())
-    sys.exit(0)
+    sys.exit(0 if find(args[2]) else 1)
 if args[0] == "images":
-    repository = args[-1].split("=", 1)[1]
-    prefix = os.path.basename(image_file(repository + ":"))
-    for name in sorted(os.listdir(os.path.dirname(log))):
-        if name.startswith(prefix):
-            print(repository + ":" + name[len(prefix):])
+    key = args[-1].split("=", 1)[1]
+    print(json.dumps([i for i in images if key in (i["Labels"] or {})]))
     sys.exit(0)
-if args[0] == "untag":
-    image, names = args[1], args[2:]
-    if not names:  # as podman does: every tag of that image
-        labels = open(image_file(image)).read()
-        folder, stem = os.path.split(log)
-        for name in os.listdir(folder):
-            path = os.path.join(folder, name)
-            if name.startswith(stem + ".") and open(path).read() == labels:
-                os.remove(path)
-    for ref in names:
-        os.remove(image_file(ref))
+if args[0] == "tag":
+    name(find(args[1]), args[2])
+    save()
+    sys.exit(0)
+if args[0] == "rmi":
+    image = find(args[1])
+    if image["Containers"]:
+        print("image is in use by a container", file=sys.stderr)
+        sys.exit(2)
+    images.remove(image)
+    save()
     sys.exit(0)
 if args[0] == "build":
+    fcntl.flock(lock, fcntl.LOCK_UN)  # builds run in parallel
     context = args[-1]
     print("STEP 1/9: FROM base")
     time.sleep(float(os.environ.get("FAKE_PODMAN_SLEEP", "0")))
     if os.path.basename(context) in os.environ.get("FAKE_PODMAN_FAIL", "").split(","):
         print("error: dependency cannot be resolved", file=sys.stderr)
         sys.exit(1)
-    labels = dict(a.split("=", 1) for a, p in zip(args[1:], args) if p == "--label")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    images = json.load(open(store_file)) if os.path.exists(store_file) else []
+    # The labels are on the Containerfile's LABEL line.
+    containerfile = open(args[args.index("--file") + 1]).read()
+    label_line = [line for line in containerfile.splitlines() if line.startswith("LABEL ")][-1]
+    labels = dict(re.findall(r'([\w.-]+)="([^"]*)"', label_line))
+    image = {
+        "Id": hashlib.sha256(json.dumps(labels, sort_keys=True).encode()).hexdigest(),
+        "Names": [], "Labels": labels, "Size": 1000, "Containers": 0,
+        "Created": max([i["Created"] for i in images] + [0]) + 1,
+    }
+    images = [i for i in images if i["Id"] != image["Id"]] + [image]
     for tag in [a for a, p in zip(args[1:], args) if p == "--tag"]:
-        with open(image_file(tag), "w") as out:
-            out.write(json.dumps(labels))
+        name(image, tag)
+    save()
 """
 
 
@@ -93,60 +115,70 @@ TWO_SERVICES = MINIMAL + textwrap.dedent(
 )
 
 
+def store(log: Path) -> list[dict[str, Any]]:
+    """The fake's images."""
+    images: list[dict[str, Any]] = json.loads(Path(f"{log}.store").read_text())
+    return images
+
+
+def builds(log: Path) -> list[str]:
+    """The environments podman build was called for, in order."""
+    return [Path(call[-1]).name for call in calls(log) if call[0] == "build"]
+
+
 def test_without_systemd_builds_run_directly_and_say_so(host: JuiceHost, fake_podman: Path) -> None:
     host.write_config(MINIMAL)
     result = host.run("env", "build", "--all")
     assert result.exit_code == 0, result.output
     assert "direct mode" in result.output
-    builds = [call for call in calls(fake_podman) if call[0] == "build"]
-    assert len(builds) == 1
+    assert builds(fake_podman) == ["singleuser"]
+    build = next(call for call in calls(fake_podman) if call[0] == "build")
     unit = (host.paths.unit_dir / "juice-singleuser-build.service").read_text()
     # The same command as the unit's ExecStart (which has the absolute podman path).
     exec_start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
-    assert exec_start.split(" ", 1)[1].endswith(" ".join(builds[0]))
-    assert exec_start.startswith("ExecStart=/usr/bin/flock --shared ")
-    # And the prune after it, as the unit's ExecStopPost.
-    assert [c for c in calls(fake_podman) if c[:2] == ["image", "prune"]][-1] == [
-        "image",
-        "prune",
-        "-f",
-        "--filter",
-        "label=org.orangeqs.juice.digest",
-    ]
+    assert exec_start.split(" ", 1)[1].endswith(" ".join(build))
+    # No prune after a build: juice removes superseded images itself.
+    assert "ExecStopPost" not in unit
+    assert not [call for call in calls(fake_podman) if "prune" in call]
     log = host.paths.build_log("singleuser").read_text()
     assert "STEP 1/9" in log
 
 
-def test_the_image_of_an_older_core_version_is_untagged_and_pruned(
-    host: JuiceHost, fake_podman: Path
-) -> None:
+def test_an_unchanged_environment_is_not_built_again(host: JuiceHost, fake_podman: Path) -> None:
     host.write_config(MINIMAL)
-    old = "localhost/juice-singleuser:0.0.1"
-    Path(f"{fake_podman}.{old.replace('/', '_')}").write_text("{}")
-    assert host.run("env", "build", "--all").exit_code == 0
-    untags = [call for call in calls(fake_podman) if call[0] == "untag"]
-    assert untags == [["untag", old, old]]
-    assert calls(fake_podman)[-1][:2] == ["image", "prune"]
-    # The current version's tag and latest stay.
-    tags = [c for c in calls(fake_podman) if c[0] == "images"]
-    assert len(tags) == 1
-    assert Path(f"{fake_podman}.localhost_juice-singleuser:latest").exists()
+    assert host.run("env", "build").exit_code == 0
+    before = store(fake_podman)
+    result = host.run("env", "build", "--all")
+    assert result.exit_code == 0, result.output
+    assert builds(fake_podman) == ["singleuser"]
+    assert "singleuser: up to date (localhost/juice-singleuser:" in result.output
+    assert store(fake_podman) == before
+    # --force runs podman build anyway.
+    assert host.run("env", "build", "--force").exit_code == 0
+    assert builds(fake_podman) == ["singleuser", "singleuser"]
 
 
-def test_one_failure_does_not_stop_the_others(
+def test_one_failure_does_not_stop_the_others_and_names_the_ways_out(
     host: JuiceHost, fake_podman: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     host.write_config(TWO_SERVICES)
     monkeypatch.setenv("FAKE_PODMAN_FAIL", "broken")
     result = host.run("env", "build", "--all", "--jobs", "1")
     assert result.exit_code == 1
-    built = {Path(call[-1]).name for call in calls(fake_podman) if call[0] == "build"}
-    assert built == {"singleuser", "good", "broken"}
+    assert set(builds(fake_podman)) == {"singleuser", "good", "broken"}
     assert "2 of 3 environment image(s) built" in result.output
     log = host.paths.build_log("broken")
     assert f"log:   {log}" in result.output
     assert "retry: juice env build broken" in result.output
     assert "dependency cannot be resolved" in log.read_text()
+    assert f"no image for orangeqs-juice-core {__version__}: broken;" in result.output
+    assert "install the previous orangeqs-juice package again" in result.output
+    status = json.loads(host.run("env", "status", "--json").output)
+    assert {row["name"]: row["state"] for row in status} == {
+        "singleuser": "up to date",
+        "good": "up to date",
+        "broken": "not built",
+    }
 
 
 def test_without_names_only_what_changed_is_built(host: JuiceHost, fake_podman: Path) -> None:
@@ -155,27 +187,51 @@ def test_without_names_only_what_changed_is_built(host: JuiceHost, fake_podman: 
     assert host.run("env", "status", "--check").exit_code == 0
 
     host.write_config(MINIMAL + "[services.new]\n")
-    before = len(calls(fake_podman))
-    result = host.run("env", "build")
+    result = host.run("env", "build", "--json")
     assert result.exit_code == 0, result.output
-    assert "up to date, not rebuilt: singleuser" in result.output
-    new_builds = [c for c in calls(fake_podman)[before:] if c[0] == "build"]
-    assert [Path(c[-1]).name for c in new_builds] == ["new"]
-
-    status = json.loads(host.run("env", "status", "--json").output)
-    assert {row["name"]: row["state"] for row in status} == {
+    assert builds(fake_podman) == ["singleuser", "new"]
+    report = json.loads(result.stdout)
+    assert {row["name"]: row["outcome"] for row in report["results"]} == {
         "singleuser": "up to date",
-        "new": "up to date",
+        "new": "built",
     }
+    assert report["core_version"] == __version__
 
 
-def test_a_config_change_makes_the_image_outdated(host: JuiceHost, fake_podman: Path) -> None:
+def test_a_config_change_builds_and_going_back_reuses(host: JuiceHost, fake_podman: Path) -> None:
     host.write_config(MINIMAL)
     assert host.run("env", "build").exit_code == 0
+    first = store(fake_podman)[0]["Id"]
     host.write_config(MINIMAL + "dependencies = ['numpy']\n")
     result = host.run("env", "status", "--check")
     assert result.exit_code == 1
     assert "outdated" in result.output
+    assert host.run("env", "build").exit_code == 0
+    assert host.run("env", "status", "--check").exit_code == 0
+
+    history = json.loads(host.run("env", "history", "--json").output)
+    assert [entry["in_use"] for entry in history] == [True, False]
+    rolled = host.run("env", "rollback", "singleuser")
+    assert rolled.exit_code == 0, rolled.output
+    assert json.loads(host.run("env", "status", "--json").output)[0]["state"] == "rolled back"
+    # Back to the first configuration: its image is kept, so no build.
+    host.write_config(MINIMAL)
+    result = host.run("env", "build")
+    assert result.exit_code == 0, result.output
+    assert builds(fake_podman) == ["singleuser", "singleuser"]
+    version_ref = f"localhost/juice-singleuser:{__version__}"
+    assert version_ref in next(i for i in store(fake_podman) if i["Id"] == first)["Names"]
+
+
+def test_gc_keeps_the_configured_generations(host: JuiceHost, fake_podman: Path) -> None:
+    host.write_config(MINIMAL)
+    assert host.run("env", "build").exit_code == 0
+    for dependency in ("numpy", "six"):
+        host.write_config(MINIMAL + f"dependencies = ['{dependency}']\n")
+        assert host.run("env", "build").exit_code == 0
+    # One core version built all three: its newest, and one step back to roll back to.
+    assert len(store(fake_podman)) == 2
+    assert json.loads(host.run("env", "gc", "--json").output) == []
 
 
 def test_a_bad_config_is_reported_before_podman_is_looked_for(
@@ -250,6 +306,6 @@ def test_concurrent_builds_serialize_on_the_lock(
     assert first.returncode == 0, first_out
     assert second.returncode == 0, second.stdout + second.stderr
     assert "waiting for it" in second.stdout
-    # Strictly one build after the other: build, prune, build, prune.
-    sequence = [call[0] for call in calls(fake_podman) if call[0] in ("build", "image")]
-    assert sequence == ["build", "image", "build", "image"]
+    # The second waited for the first's image, and so needs no build of its own.
+    assert builds(fake_podman) == ["singleuser"]
+    assert "singleuser: up to date" in second.stdout

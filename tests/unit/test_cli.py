@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -64,9 +65,9 @@ def test_list_shows_whose_config_each_environment_uses_and_its_image_state(
     host.write_config(config)
     rows = json.loads(host.run("env", "list", "--json").output)
     assert [(row["name"], row["config"], row["image"], row["state"]) for row in rows] == [
-        ("singleuser", "default", "localhost/juice-singleuser:latest", "not built"),
-        ("a", "default", "localhost/juice-a:latest", "not built"),
-        ("b", "own", "localhost/juice-b:latest", "not built"),
+        ("singleuser", "default", f"localhost/juice-singleuser:{__version__}", "not built"),
+        ("a", "default", f"localhost/juice-a:{__version__}", "not built"),
+        ("b", "own", f"localhost/juice-b:{__version__}", "not built"),
     ]
     assert host.run("env", "build", "a", "b", "--mode", "direct").exit_code == 0
     host.write_config(config.replace("debian:12", "debian:13"))
@@ -133,7 +134,7 @@ def test_plain_progress_never_draws_a_live_display() -> None:
 
     from rich.console import Console
 
-    from orangeqs.juice.orchestration.building import BuildResult
+    from orangeqs.juice.orchestration.building import BuildResult, Outcome
     from orangeqs.juice.reporting import ConsoleReporter
 
     buffer = StringIO()
@@ -142,7 +143,7 @@ def test_plain_progress_never_draws_a_live_display() -> None:
     reporter = ConsoleReporter(console, live=False)
     reporter.planned(["a"], [])
     reporter.started("a")
-    reporter.finished(BuildResult("a", True, "log", "retry", "", 1.0))
+    reporter.finished(BuildResult("a", Outcome.BUILT, "image", "digest", "log", "retry", "", 1.0))
     lines = buffer.getvalue().splitlines()
     assert len(lines) == 2
     assert "building a" in lines[0]
@@ -169,3 +170,16 @@ def test_files_of_a_removed_service_are_removed_and_nothing_else(host: JuiceHost
     assert host.paths.env_dir("singleuser").exists()
     assert admins_unit.exists()
     assert host.paths.lock_file.exists()
+
+
+def test_version_imports_neither_pydantic_nor_rich_nor_jinja2() -> None:
+    # `juice --version` runs in every maintainer script: it must stay cheap to start.
+    probe = (
+        "import sys; from orangeqs.juice import cli\n"
+        "try:\n    cli.main(['--version'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('pydantic', 'rich', 'jinja2') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.splitlines()[-1] == "[]"

@@ -58,7 +58,7 @@ def test_plain_progress_writes_no_escape_codes_on_a_terminal(
     env: dict[str, str],
 ) -> None:
     host.write_config(MINIMAL + "[services.a]\n")
-    build = ["env", "build", "--all", "--mode", "direct"]
+    build = ["env", "build", "--all", "--force", "--mode", "direct"]
 
     # The same build with the live display: the terminal does get escape codes, so
     # their absence below means something.

@@ -37,7 +37,9 @@ def complete(line: str, env: dict[str, str] | None = None) -> list[str]:
 def test_commands_and_subcommands_complete() -> None:
     assert complete("juice ") == ["config", "env"]
     assert complete("juice env b") == ["build"]
-    assert complete("juice env ") == ["build", "list", "render", "status"]
+    assert complete("juice env ") == [
+        "build", "gc", "history", "list", "render", "rollback", "status",
+    ]  # fmt: skip
     assert complete("juice config v") == ["validate"]
     assert "--jobs" in complete("juice env build --")
     assert complete("juice env build --mode ") == ["auto", "systemd", "direct"]

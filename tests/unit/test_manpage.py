@@ -56,14 +56,15 @@ def test_the_page_has_every_command_and_option_of_the_cli(tmp_path: Path) -> Non
     paths = [sub.command_path for sub in subcommands(ctx)]
     assert paths == [
         "juice config", "juice config show", "juice config validate",
-        "juice env", "juice env build", "juice env list", "juice env render", "juice env status",
+        "juice env", "juice env build", "juice env gc", "juice env history", "juice env list",
+        "juice env render", "juice env rollback", "juice env status",
     ]  # fmt: skip
     for sub in subcommands(ctx):
         assert f"\n   {sub.command_path} [OPTIONS]" in shown, sub.command_path
         for param in sub.command.get_params(sub):
             for opt in getattr(param, "opts", []) if isinstance(param, click.Option) else []:
                 assert opt in shown, (sub.command_path, opt)
-    assert "Render and build environment images." in shown
+    assert "Render environments and make sure each has its image" in shown
     assert "-j, --jobs INTEGER RANGE" in shown
     assert "JUICE_CONFIG_DIR" in shown and "JUICE_ROOT" in shown
 

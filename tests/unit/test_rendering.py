@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from orangeqs.juice.environments.core_source import BundledWheel, CoreSource, re
 from orangeqs.juice.environments.rendering import RenderedEnvironment, render_environment
 from orangeqs.juice.environments.spec import plan_environments
 from orangeqs.juice.environments.units import Tools
+from orangeqs.juice.host.tools import find_bundled_wheel
 from orangeqs.juice.paths import HostPaths
 from orangeqs.juice.settings import OrchestrationSettings
 
@@ -138,16 +140,34 @@ def test_every_service_and_the_user_container_get_their_own_image() -> None:
 
 
 def test_third_party_layer_comes_before_the_core_layer() -> None:
-    files = render_all(SYSTEM, WHEEL)[0].files
+    environment = render_all(SYSTEM, WHEEL)[0]
+    files, digest = environment.files, environment.digest
     containerfile = files["Containerfile"]
     third_party = containerfile.index("COPY third-party.pyproject.toml /env/pyproject.toml")
     core = containerfile.index("COPY pyproject.toml /env/pyproject.toml")
     marker = containerfile.index(f"sha256:{WHEEL.sha256}")
     assert third_party < core < marker
     assert "orangeqs-juice-core" not in files["third-party.pyproject.toml"].split("\n", 1)[1]
-    # Nothing after the core layer but switching to the user.
+    # Nothing after the core layer but switching to the user and, last, the one line that
+    # differs between environments of the same configuration.
     tail = containerfile[marker:].splitlines()[1:]
-    assert [line for line in tail if line.strip()] == ["USER user", "WORKDIR /home/user"]
+    assert [line for line in tail if line.strip() and not line.startswith("#")] == [
+        "    UV_COMPILE_BYTECODE=0 /opt/juice-build/bin/uv sync && "
+        "(python -m compileall -q /env/.venv/lib || :)",
+        "USER user",
+        "WORKDIR /home/user",
+        'LABEL org.orangeqs.juice.environment="singleuser" '
+        f'org.orangeqs.juice.core-version="1.2.0" org.orangeqs.juice.digest="{digest}"',
+    ]
+    # Two environments of the same configuration: the same files but for that line.
+    rendered = {env.spec.name: env for env in render_all(SYSTEM + "[services.twin]\n", WHEEL)}
+    first, second = rendered["singleuser"], rendered["twin"]
+    for name in ("pyproject.toml", "third-party.pyproject.toml"):
+        assert first.files[name] == second.files[name]
+    assert (
+        first.files["Containerfile"].splitlines()[1:-1]
+        == (second.files["Containerfile"].splitlines()[1:-1])
+    )
 
 
 def third_party_part(containerfile: str) -> str:
@@ -168,8 +188,11 @@ def test_a_new_wheel_changes_only_the_core_layer() -> None:
         )
         if a != b
     ]
-    assert len(changed) == 1
+    # The core layer, and the last line's label that names the new digest.
+    assert len(changed) == 2
     assert "orangeqs-juice-core" in changed[0][0]
+    assert changed[1][0].startswith("LABEL ") and changed[1][0].endswith('"')
+    assert new["Containerfile"].splitlines()[-1] == changed[1][1]
 
 
 @pytest.mark.parametrize("wheel", [WHEEL, None], ids=["bundled wheel", "registry"])
@@ -254,3 +277,20 @@ def test_run_unit_only_for_services_with_a_command() -> None:
         "juice-analysis.service",
     }
     assert set(rendered["singleuser"].units) == {"juice-singleuser-build.service"}
+
+
+def test_the_core_wheels_requirements_go_into_the_third_party_layer(tmp_path: Path) -> None:
+    wheel_path = tmp_path / "orangeqs_juice_core-1.2.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel_path, "w") as wheel:
+        wheel.writestr(
+            "orangeqs_juice_core-1.2.0.dist-info/METADATA",
+            "Name: orangeqs-juice-core\nRequires-Dist: click>=8\n"
+            "Requires-Dist: uv; extra == 'host'\n",
+        )
+    found = find_bundled_wheel(tmp_path, "1.2.0")
+    assert found is not None and found.requirements == ("click>=8",)
+    files = render_all(SYSTEM, found)[0].files
+    assert '"click>=8"' in files["third-party.pyproject.toml"]
+    # A new core with the same requirements keeps the third-party layer.
+    newer = render_all(SYSTEM, BundledWheel(found.path, "cd" * 32, found.requirements))[0]
+    assert newer.files["third-party.pyproject.toml"] == files["third-party.pyproject.toml"]

@@ -2,31 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from enum import Enum
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-import tomli_w
-from click.shell_completion import CompletionItem
-from rich.console import Console
 
-from orangeqs.juice import versioning
-from orangeqs.juice.environments.spec import plan_environments
-from orangeqs.juice.host.files import HostError, exclusive_lock, host_error
-from orangeqs.juice.host.podman import PodmanError
-from orangeqs.juice.host.systemd import SystemctlError
-from orangeqs.juice.host.tools import ToolMissingError, WheelError, render_tools
-from orangeqs.juice.orchestration.building import BuildRequest, Mode, ModeError, build
-from orangeqs.juice.orchestration.planning import make_plan
-from orangeqs.juice.orchestration.status import ImageState, image_status
-from orangeqs.juice.orchestration.writing import survey, write_plan
 from orangeqs.juice.paths import HostPaths
-from orangeqs.juice.reporting import ConsoleReporter, summarize
-from orangeqs.juice.settings import ConfigError, load_settings
+
+# Everything else is imported where it is used: `juice --version` and `juice env status`
+# run in every maintainer script and admin command, and pydantic, rich and jinja2 cost
+# more to import than those commands take.
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
+    from rich.console import Console
 
 # Exit statuses: 0 success, 1 an operation failed (a build, podman, systemd), 2 the
 # configuration or the command line is wrong (nothing was written).
@@ -35,25 +29,43 @@ EXIT_BAD_INPUT = 2
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+def _console(stderr: bool = False, plain: bool = False) -> Console:
+    from rich.console import Console
+
+    if plain:  # no live display and no colour codes, also on the pty apt gives dpkg
+        return Console(stderr=stderr, force_terminal=False, soft_wrap=True)
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def _fail(message: str, status: int) -> None:
+    click.echo(f"juice: {message}", err=True)
+    sys.exit(status)
+
+
+def _warn(message: str) -> None:
+    click.echo(f"juice: {message}", err=True)
 
 
 @contextmanager
 def _errors() -> Iterator[None]:
     """Turn known failures into one message on stderr and the right exit status."""
+    from orangeqs.juice.host.files import HostError, host_error
+    from orangeqs.juice.host.podman import PodmanError
+    from orangeqs.juice.host.systemd import SystemctlError
+    from orangeqs.juice.host.tools import ToolMissingError, WheelError
+    from orangeqs.juice.orchestration.building import ModeError
+    from orangeqs.juice.settings import ConfigError
+
     try:
         yield
     except (ConfigError, ModeError) as error:
-        err.print(f"juice: {error}", markup=False)
-        sys.exit(EXIT_BAD_INPUT)
+        _fail(str(error), EXIT_BAD_INPUT)
     except (ToolMissingError, WheelError, SystemctlError, PodmanError, HostError) as error:
-        err.print(f"juice: {error}", markup=False)
-        sys.exit(EXIT_FAILED)
+        _fail(str(error), EXIT_FAILED)
     except OSError as error:
         # A host problem no adapter anticipated: still one line naming the path.
-        err.print(f"juice: {host_error(error)}", markup=False)
-        sys.exit(EXIT_FAILED)
+        _fail(str(host_error(error)), EXIT_FAILED)
 
 
 def _finite_seconds(ctx: click.Context, param: click.Parameter, value: float | None) -> Any:
@@ -83,6 +95,11 @@ def _complete_environment_names(
     Completion runs before any callback, so the paths come from the parsed options; a
     configuration that cannot be read completes to nothing rather than an error.
     """
+    from click.shell_completion import CompletionItem
+
+    from orangeqs.juice.environments.spec import plan_environments
+    from orangeqs.juice.settings import ConfigError, load_settings
+
     options = ctx.find_root().params
     paths = HostPaths.from_environment(options.get("root"), options.get("config_dir"))
     try:
@@ -95,6 +112,25 @@ def _complete_environment_names(
         for spec in specs
         if spec.name.startswith(incomplete) and spec.name not in given
     ]
+
+
+def _to_json(value: object) -> str:
+    """One stable JSON shape: dataclass fields by name, enums by value."""
+
+    def plain(item: Any) -> Any:
+        if dataclasses.is_dataclass(item) and not isinstance(item, type):
+            return {
+                field.name: plain(getattr(item, field.name)) for field in dataclasses.fields(item)
+            }
+        if isinstance(item, Enum):
+            return item.value
+        if isinstance(item, (list, tuple)):
+            return [plain(element) for element in item]
+        if isinstance(item, dict):
+            return {str(key): plain(element) for key, element in item.items()}
+        return item
+
+    return json.dumps(plain(value), indent=2)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
@@ -140,6 +176,8 @@ def main(ctx: click.Context, config_dir: str | None, root: str | None, show_vers
     """
     ctx.obj = HostPaths.from_environment(root, config_dir)
     if show_version:
+        from orangeqs.juice import versioning
+
         for line in versioning.version_report(ctx.obj):
             click.echo(line)
         ctx.exit()
@@ -153,30 +191,45 @@ def env() -> None:
     """Render, build and inspect environment images."""
 
 
+@dataclasses.dataclass(frozen=True)
+class ListEntry:
+    """One row of `juice env list` (its --json prints a list of these)."""
+
+    name: str
+    image: str
+    config: str
+    core_source: str
+    state: str
+
+
 @env.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @click.pass_obj
 def env_list(paths: HostPaths, as_json: bool) -> None:
     """List the environments: name, image, whose config, image state."""
+    from orangeqs.juice.host.tools import render_tools
+    from orangeqs.juice.orchestration.planning import make_plan
+    from orangeqs.juice.orchestration.status import statuses
+
     with _errors():
         tools = render_tools()
         plan = make_plan(paths, tools)
-        rows = []
-        for environment in plan.environments:
-            status = image_status(environment, tools)
-            rows.append(
-                {
-                    "name": environment.spec.name,
-                    "image": status.image,
-                    "config": "default" if environment.spec.uses_default else "own",
-                    "core_source": environment.core.describe(),
-                    "state": status.state.value,
-                }
+        rows = [
+            ListEntry(
+                name=environment.spec.name,
+                image=status.image,
+                config="default" if environment.spec.uses_default else "own",
+                core_source=environment.core.describe(),
+                state=status.state.value,
             )
+            for environment, status in zip(
+                plan.environments, statuses(plan.environments, tools), strict=True
+            )
+        ]
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        click.echo(_to_json(rows))
         return
-    _table(rows, ["name", "image", "config", "state"])
+    _table([dataclasses.asdict(row) for row in rows], ["name", "image", "config", "state"])
 
 
 @env.command("render")
@@ -194,6 +247,11 @@ def env_render(
     """
     if names and render_all:
         raise click.UsageError("give environment names or --all, not both")
+    from orangeqs.juice.host.files import exclusive_lock
+    from orangeqs.juice.host.tools import render_tools
+    from orangeqs.juice.orchestration.planning import make_plan
+    from orangeqs.juice.orchestration.writing import write_plan
+
     # The lock is held from before reading the configuration until the last write: a
     # build under way must not see its files change beneath it, and a render that read
     # an older configuration must not write over a newer one's files.
@@ -204,7 +262,7 @@ def env_render(
         plan = make_plan(paths, render_tools(), list(names) or None)
         report = write_plan(plan, plan.paths)
     for path, why in report.left_alone:
-        err.print(f"juice: warning: left alone {path}: {why}", markup=False)
+        _warn(f"warning: left alone {path}: {why}")
     for path in report.changed:
         click.echo(f"wrote {path}")
     for path in report.removed:
@@ -216,14 +274,20 @@ def env_render(
     if report.units_changed:
         click.echo("units changed: 'juice env build' reloads systemd before building")
     for error in report.removal_failed:
-        err.print(f"juice: could not remove {error} (the new files are in place)", markup=False)
+        _warn(f"could not remove {error} (the new files are in place)")
     if report.removal_failed:
         sys.exit(EXIT_FAILED)
 
 
 @env.command("build")
 @click.argument("names", nargs=-1, shell_complete=_complete_environment_names)
-@click.option("--all", "build_all", is_flag=True, help="Build every environment.")
+@click.option("--all", "build_all", is_flag=True, help="Every environment (the default).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Run podman build even when an image built from the same files exists "
+    "(it comes from the layer cache).",
+)
 @click.option(
     "-j",
     "--jobs",
@@ -234,8 +298,8 @@ def env_render(
 )
 @click.option(
     "--mode",
-    type=click.Choice([mode.value for mode in Mode]),
-    default=Mode.AUTO.value,
+    type=click.Choice(["auto", "systemd", "direct"]),
+    default="auto",
     show_default=True,
     help="systemd: start the juice-<name>-build.service units; direct: run podman "
     "here; auto: systemd when it is running.",
@@ -248,34 +312,44 @@ def env_render(
     help="plain: one line per event, no live display (logs, maintainer scripts); "
     "auto: a live display too on an interactive terminal.",
 )
+@click.option("--json", "as_json", is_flag=True, help="Progress on stderr; the results as JSON.")
 @_lock_timeout_option
 @click.pass_obj
 def env_build(
     paths: HostPaths,
     names: tuple[str, ...],
     build_all: bool,
+    force: bool,
     jobs: int,
     mode: str,
     progress: str,
+    as_json: bool,
     lock_timeout: float | None,
 ) -> None:
-    """Render and build environment images.
+    """Render environments and make sure each has its image (NAMES, or all).
 
-    With NAMES, build those; with --all, every environment; with neither, those whose
-    image is missing or was built from other files than are rendered now.
-    Builds run to their end even when one fails. Logs: `journalctl -u
-    juice-<name>-build.service`, or /var/log/juice/build-<name>.log without systemd.
-    Exit status 1 when any build failed.
+    An environment whose image was built from exactly the files rendered now (same
+    configuration, same core wheel) is not built again: it is `up to date`, or `reused`
+    when services named another image. Other environments are built; builds run to
+    their end even when one fails. Afterwards juice removes the images beyond the last
+    [images] keep core versions (default 2), never one a container uses.
+    Logs: `journalctl -u juice-<name>-build.service`, or /var/log/juice/build-<name>.log
+    without systemd. Exit status 1 when any build failed.
     """
     if names and build_all:
         raise click.UsageError("give environment names or --all, not both")
-    request = BuildRequest(list(names), build_all, jobs, Mode(mode), lock_timeout)
+    from orangeqs.juice.orchestration.building import BuildRequest, Mode, build
+    from orangeqs.juice.reporting import ConsoleReporter, summarize
+
+    request = BuildRequest(list(names), build_all, jobs, Mode(mode), lock_timeout, force)
     with _errors():
-        # plain: no live display and no colour codes, also on the pty apt gives dpkg.
-        console = out if progress == "auto" else Console(force_terminal=False, soft_wrap=True)
+        console = _console(stderr=as_json, plain=progress == "plain")
         reporter = ConsoleReporter(console, live=console.is_interactive)
-        results = build(paths, request, reporter)
-    if not summarize(results, console):
+        report = build(paths, request, reporter)
+    succeeded = summarize(report, console)
+    if as_json:
+        click.echo(_to_json(report))
+    if not succeeded:
         sys.exit(EXIT_FAILED)
 
 
@@ -285,21 +359,131 @@ def env_build(
 @click.option("--check", is_flag=True, help="Exit with status 1 unless all are up to date.")
 @click.pass_obj
 def env_status(paths: HostPaths, names: tuple[str, ...], as_json: bool, check: bool) -> None:
-    """Whether each image exists and was built from the files rendered now."""
+    """Whether each environment has the image of the installed core version built from
+    the files rendered now, and whether its services name it."""
+    from orangeqs.juice.host.tools import render_tools
+    from orangeqs.juice.orchestration.planning import make_plan
+    from orangeqs.juice.orchestration.status import ImageState, statuses
+
     with _errors():
         tools = render_tools()
         plan = make_plan(paths, tools, list(names) or None)
-        statuses = [image_status(environment, tools) for environment in plan.environments]
-    rows = [
-        {"name": status.name, "image": status.image, "state": status.state.value}
-        for status in statuses
-    ]
+        found = statuses(plan.environments, tools)
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        click.echo(_to_json(found))
     else:
+        rows = [
+            {"name": status.name, "image": status.image, "state": status.state.value}
+            for status in found
+        ]
         _table(rows, ["name", "image", "state"])
-    if check and any(status.state is not ImageState.UP_TO_DATE for status in statuses):
+    if check and any(status.state is not ImageState.UP_TO_DATE for status in found):
         sys.exit(EXIT_FAILED)
+
+
+@env.command("history")
+@click.argument("names", nargs=-1, shell_complete=_complete_environment_names)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_obj
+def env_history(paths: HostPaths, names: tuple[str, ...], as_json: bool) -> None:
+    """Each environment's kept images (generations), newest first: core version,
+    identity digest, when built, size, and which one its services run."""
+    from orangeqs.juice.orchestration.generation_commands import history
+
+    with _errors():
+        entries = history(paths, list(names))
+    if as_json:
+        click.echo(_to_json(entries))
+        return
+    import datetime
+
+    rows = [
+        {
+            "name": entry.environment,
+            "core": entry.core_version,
+            "digest": entry.digest[:12],
+            "built": datetime.datetime.fromtimestamp(entry.created, datetime.timezone.utc).strftime(
+                "%Y-%m-%d %H:%M UTC"
+            ),
+            "size": f"{entry.size / 1e6:.0f} MB",
+            "use": ", ".join(
+                word
+                for word, flag in (
+                    ("services", entry.in_use),
+                    ("current files", entry.current),
+                    (f"{entry.containers} container(s)", entry.containers > 0),
+                )
+                if flag
+            ),
+        }
+        for entry in entries
+    ]
+    _table(rows, ["name", "core", "digest", "built", "size", "use"])
+
+
+@env.command("rollback")
+@click.argument("names", nargs=-1, shell_complete=_complete_environment_names)
+@click.option("--all", "rollback_all", is_flag=True, help="Every environment.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_obj
+def env_rollback(
+    paths: HostPaths, names: tuple[str, ...], rollback_all: bool, as_json: bool
+) -> None:
+    """Point the services of NAMES (or --all) at their previous image, without building.
+
+    The installed version's tag (what the units run) moves to the generation before it;
+    restart a service to run it. `juice env build` points them back at the image of the
+    files rendered now (again without a build when it is kept).
+    """
+    if bool(names) == rollback_all:
+        raise click.UsageError("give environment names or --all")
+    from orangeqs.juice.orchestration.generation_commands import rollback
+
+    with _errors():
+        results = rollback(paths, list(names), lambda: _say_waiting(paths))
+    if as_json:
+        click.echo(_to_json(results))
+    else:
+        for result in results:
+            if result.rolled_back:
+                click.echo(
+                    f"{result.name}: {result.image} now names the image of core "
+                    f"{result.core_version} ({(result.image_id or '')[:12]}); {result.detail}"
+                )
+            else:
+                click.echo(f"{result.name}: not rolled back: {result.detail}")
+    if not all(result.rolled_back for result in results):
+        sys.exit(EXIT_FAILED)
+
+
+@env.command("gc")
+@click.option(
+    "--keep",
+    type=click.IntRange(1, 100),
+    default=None,
+    help="Core versions whose images stay [default: [images] keep, else 2].",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_obj
+def env_gc(paths: HostPaths, keep: int | None, as_json: bool) -> None:
+    """Remove environment images beyond the last KEEP core versions.
+
+    Kept always: the images the installed version's services run, those built from the
+    files rendered now, and any image a container uses. `juice env build` does this
+    after every build.
+    """
+    from orangeqs.juice.orchestration.generation_commands import gc
+
+    with _errors():
+        removed = gc(paths, keep, lambda: _say_waiting(paths))
+    if as_json:
+        click.echo(_to_json(removed))
+        return
+    for image in removed:
+        click.echo(
+            f"removed {image.image_id[:12]} of {image.environment} (core {image.core_version})"
+        )
+    click.echo(f"removed {len(removed)} image(s)")
 
 
 @main.group()
@@ -315,18 +499,22 @@ def config_validate(paths: HostPaths) -> None:
     Exit status 1 when the host is in the way (a file where a directory should be, an
     unreadable configuration file, a path juice must write that is not juice's).
     """
+    from orangeqs.juice.host.tools import render_tools
+    from orangeqs.juice.orchestration.planning import make_plan
+    from orangeqs.juice.orchestration.writing import survey
+
     with _errors():
         plan = make_plan(paths, render_tools())
         # The host too: what render would leave alone, or refuse to write into.
         found = survey(plan, plan.paths)
     for path, why in found.left_alone:
-        err.print(f"juice: warning: left alone {path}: {why}", markup=False)
+        _warn(f"warning: left alone {path}: {why}")
     for blocked, why in found.blocked:
-        err.print(f"juice: render will refuse: {blocked}: {why}", markup=False)
+        _warn(f"render will refuse: {blocked}: {why}")
     files = ", ".join(str(path) for path in plan.loaded.files)
     click.echo(f"configuration is valid: {len(plan.all_names)} environment(s) from {files}")
     if found.blocked:
-        err.print("juice: the host is not ready: render and build would fail", markup=False)
+        _warn("the host is not ready: render and build would fail")
         sys.exit(EXIT_FAILED)
 
 
@@ -339,6 +527,10 @@ def config_show(paths: HostPaths, as_json: bool) -> None:
     A service or the user container without an environment of its own shows the one it
     uses: that of [environments.default].
     """
+    import tomli_w
+
+    from orangeqs.juice.settings import load_settings
+
     with _errors():
         loaded = load_settings(paths.config_dir)
     resolved = loaded.settings.with_environments_resolved()
@@ -351,7 +543,7 @@ def config_show(paths: HostPaths, as_json: bool) -> None:
 
 
 def _say_waiting(paths: HostPaths) -> None:
-    err.print(f"juice: another juice process holds {paths.lock_file}; waiting for it")
+    click.echo(f"juice: another juice process holds {paths.lock_file}; waiting for it", err=True)
 
 
 def _table(rows: list[dict[str, str]], columns: list[str]) -> None:

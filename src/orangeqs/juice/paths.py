@@ -86,11 +86,6 @@ class HostPaths:
         """Serializes renders and builds; lives in the generated tree, which juice owns."""
         return self.envs_dir / ".juice.lock"
 
-    @property
-    def podman_lock(self) -> Path:
-        """Held shared by image builds and exclusively by prunes (see units.prune_command)."""
-        return self.envs_dir / ".podman.lock"
-
     def env_dir(self, name: str) -> Path:
         """The directory holding the rendered files of environment `name`."""
         return self.envs_dir / name

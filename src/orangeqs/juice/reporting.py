@@ -8,7 +8,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.status import Status
 
-from orangeqs.juice.orchestration.building import BuildResult, Mode
+from orangeqs.juice.host.images import ImageRecord
+from orangeqs.juice.orchestration.building import BuildReport, BuildResult, Mode, Outcome
 
 
 class ConsoleReporter:
@@ -37,10 +38,15 @@ class ConsoleReporter:
     def left_alone(self, path: str, why: str) -> None:
         self._console.print(f"juice: warning: left alone {path}: {why}", markup=False)
 
-    def planned(self, names: list[str], skipped: list[str]) -> None:
+    def planned(self, names: list[str], skipped: list[BuildResult]) -> None:
         self._total = len(names)
-        if skipped:
-            self._console.print(f"juice: up to date, not rebuilt: {', '.join(skipped)}")
+        for result in skipped:
+            if result.outcome is Outcome.REUSED:
+                self._console.print(
+                    f"juice: {result.name}: reused {result.image} (its image exists: no build)"
+                )
+            else:
+                self._console.print(f"juice: {result.name}: up to date ({result.image})")
         if not names:
             self._console.print("juice: nothing to build")
         elif self._live:
@@ -71,14 +77,22 @@ class ConsoleReporter:
             if self._done == self._total and self._status:
                 self._status.stop()
 
+    def removed_image(self, image: ImageRecord) -> None:
+        with self._lock:
+            self._console.print(
+                f"juice: removed a superseded image of {image.environment} "
+                f"(core {image.core_version or 'unknown'}, {image.image_id[:12]})"
+            )
+
     def _refresh(self) -> None:
         if self._status:
             running = ", ".join(self._running)
             self._status.update(f"[{self._done}/{self._total}] building {running}")
 
 
-def summarize(results: list[BuildResult], console: Console) -> bool:
+def summarize(report: BuildReport, console: Console) -> bool:
     """Print the per-environment outcome; True when every build succeeded."""
+    results = [result for result in report.results if result.outcome in _BUILDS]
     failed = [result for result in results if not result.succeeded]
     if not results:
         return True
@@ -88,4 +102,26 @@ def summarize(results: list[BuildResult], console: Console) -> bool:
         console.print(f"  [red]✗[/red] {result.name}: {result.detail or 'build failed'}")
         console.print(f"      log:   {result.log}")
         console.print(f"      retry: {result.retry}")
+    if failed:
+        _explain_missing(report, [result.name for result in failed], console)
     return not failed
+
+
+_BUILDS = (Outcome.BUILT, Outcome.FAILED)
+
+
+def _explain_missing(report: BuildReport, names: list[str], console: Console) -> None:
+    """A failed upgrade: which environments lack the new version's image, and the ways out."""
+    version = report.core_version
+    console.print(
+        f"juice: no image for orangeqs-juice-core {version}: {', '.join(names)}; "
+        "their services cannot start on this version."
+    )
+    for name in names:
+        kept = report.fallbacks.get(name)
+        if kept:
+            console.print(f"      {name} still has its image of core {kept}")
+    console.print(
+        "juice: two ways out: fix the cause and run 'juice env build'; or install the "
+        "previous orangeqs-juice package again: its images are kept, so no rebuild is needed."
+    )

@@ -7,6 +7,7 @@ from orangeqs.juice.environments.mounts import BUILD_UV, CONTAINER_USER, ENV_DIR
 from orangeqs.juice.environments.pyproject import THIRD_PARTY_FILE
 from orangeqs.juice.environments.spec import EnvironmentSpec
 from orangeqs.juice.environments.templating import templates
+from orangeqs.juice.environments.units import CORE_VERSION_LABEL, DIGEST_LABEL, ENVIRONMENT_LABEL
 
 
 def quote_env_value(value: str) -> str:
@@ -25,8 +26,11 @@ def core_marker(core: CoreSource) -> str:
     return f"orangeqs-juice-core {core.version} from {core.kind}"
 
 
-def render_containerfile(spec: EnvironmentSpec, core: CoreSource) -> str:
-    """The Containerfile text (deterministic: same inputs, same bytes)."""
+def render_containerfile(spec: EnvironmentSpec, core: CoreSource, digest: str | None = None) -> str:
+    """The Containerfile text (deterministic: same inputs, same bytes).
+
+    `digest` (None while computing it) goes into the last line's label.
+    """
     config = spec.config
     managed = config.python_source == "managed"
     return (
@@ -34,6 +38,11 @@ def render_containerfile(spec: EnvironmentSpec, core: CoreSource) -> str:
         .get_template("Containerfile.j2")
         .render(
             name=spec.name,
+            environment_label=ENVIRONMENT_LABEL,
+            core_version_label=CORE_VERSION_LABEL,
+            core_version=core.version,
+            digest_label=DIGEST_LABEL,
+            digest=digest,
             base_image=config.base_image,
             container_environment=[
                 (key, quote_env_value(value)) for key, value in config.container.environment.items()

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from orangeqs.juice.settings.models import CORE_DISTRIBUTION, UvEnvironment
+from orangeqs.juice._version import CORE_DISTRIBUTION
+
+if TYPE_CHECKING:  # `juice --version` runs without importing pydantic
+    from orangeqs.juice.settings.models import UvEnvironment
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,9 @@ class BundledWheel:
 
     path: Path
     sha256: str
+    # Its Requires-Dist (without extras): the third-party layer installs them, so that a
+    # new core version with the same dependencies rebuilds only the core itself.
+    requirements: tuple[str, ...] = ()
 
 
 def wheel_filename(version: str) -> str:

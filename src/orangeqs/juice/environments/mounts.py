@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from orangeqs.juice.environments.core_source import CoreSource
 from orangeqs.juice.paths import HostPaths
-from orangeqs.juice.settings.models import UvEnvironment, UvSource
-from orangeqs.juice.settings.types import expand_home
+
+if TYPE_CHECKING:  # `juice --version` runs without importing pydantic
+    from orangeqs.juice.settings.models import UvEnvironment, UvSource
 
 # The container user, as in OrangeQS Juice's images; its home is the environment's home_path.
 CONTAINER_USER = "user"
@@ -136,6 +138,8 @@ def _container_source(config: UvEnvironment, entry: UvSource) -> UvSource:
     if not entry.path:
         return entry
     if entry.path.startswith("~"):
+        from orangeqs.juice.settings.types import expand_home  # pydantic: only when rendering
+
         return entry.model_copy(update={"path": expand_home(entry.path, config.home_path)})
     if entry.editable:
         return entry.model_copy(update={"path": editable_target(config, entry.path)})

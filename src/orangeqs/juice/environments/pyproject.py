@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import tomli_w
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from orangeqs.juice._version import CORE_DISTRIBUTION
 from orangeqs.juice.environments.core_source import CoreSource
 from orangeqs.juice.environments.mounts import editable_sources
 from orangeqs.juice.environments.spec import EnvironmentSpec
 from orangeqs.juice.ownership import GENERATED_MARKER
 from orangeqs.juice.settings.files import merge_into
-from orangeqs.juice.settings.models import CORE_DISTRIBUTION
 
 HEADER = f"{GENERATED_MARKER}; do not edit: changes are overwritten.\n"
 
@@ -21,11 +22,15 @@ HEADER = f"{GENERATED_MARKER}; do not edit: changes are overwritten.\n"
 THIRD_PARTY_FILE = "third-party.pyproject.toml"
 
 
-def pyproject_data(spec: EnvironmentSpec, core: CoreSource | None) -> dict[str, Any]:
-    """The pyproject.toml content as data; without orangeqs-juice-core when `core` is None.
+def pyproject_data(
+    spec: EnvironmentSpec, core: CoreSource | None, core_requirements: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The pyproject.toml content as data; without orangeqs-juice-core when `core` is None
+    (then with `core_requirements`, what the core needs, instead).
 
     The image installs the third-party dependencies from the file without the core
-    first, so that a new core version does not invalidate that layer.
+    first, so that a new core version does not invalidate that layer, and the core's
+    own dependencies with them, so that its layer installs only the core.
     """
     config = spec.config
     core_name = canonicalize_name(CORE_DISTRIBUTION)
@@ -35,11 +40,15 @@ def pyproject_data(spec: EnvironmentSpec, core: CoreSource | None) -> dict[str, 
     if core is not None:
         own = [dep for dep in config.dependencies if dep not in dependencies]
         dependencies += own or [core.requirement()]
+    else:
+        dependencies += [dep for dep in core_requirements if dep not in dependencies]
 
+    # No environment name here: environments of the same configuration render the same
+    # file, so their images share the layers that install it.
     project: dict[str, Any] = {
-        "name": f"juice-env-{spec.name}",
+        "name": "juice-environment",
         "version": "0",
-        "description": f"OrangeQS Juice environment {spec.name}",
+        "description": "An OrangeQS Juice environment",
         "dependencies": dependencies,
     }
     if config.python_version:
@@ -63,9 +72,11 @@ def pyproject_data(spec: EnvironmentSpec, core: CoreSource | None) -> dict[str, 
     return data
 
 
-def render_pyproject(spec: EnvironmentSpec, core: CoreSource | None) -> str:
+def render_pyproject(
+    spec: EnvironmentSpec, core: CoreSource | None, core_requirements: Sequence[str] = ()
+) -> str:
     """The pyproject.toml text (deterministic: same inputs, same bytes)."""
-    return HEADER + tomli_w.dumps(pyproject_data(spec, core))
+    return HEADER + tomli_w.dumps(pyproject_data(spec, core, core_requirements))
 
 
 def _minor(version: str) -> str:

@@ -46,13 +46,15 @@ def render_environment(
     """Render one environment. Pure: no clock, no subprocess, no file access."""
     third_party, pyproject, containerfile = ENVIRONMENT_FILES
     files = {
-        third_party: render_pyproject(spec, None),
+        third_party: render_pyproject(spec, None, _core_requirements(core)),
         pyproject: render_pyproject(spec, core),
         containerfile: render_containerfile(spec, core),
     }
     # Tool locations differ between shells and installs but not what they build.
     unlabelled = build_command(spec, core, paths, _NAMED_TOOLS, digest=None)
     digest = _digest(files, unlabelled)
+    # The image carries its digest as a label: the Containerfile's last line names it.
+    files["Containerfile"] = render_containerfile(spec, core, digest)
     command = build_command(spec, core, paths, tools, digest=digest)
     units = {spec.build_unit: render_build_unit(spec, paths, command)}
     if spec.run_unit:
@@ -60,7 +62,12 @@ def render_environment(
     return RenderedEnvironment(spec, core, files, units, command, digest)
 
 
-_NAMED_TOOLS = Tools(podman=Path("podman"), uv=Path("uv"), flock=Path("flock"))
+def _core_requirements(core: CoreSource) -> tuple[str, ...]:
+    """What the bundled core wheel needs (unknown for the other sources)."""
+    return core.wheel.requirements if core.kind == "wheel" and core.wheel else ()
+
+
+_NAMED_TOOLS = Tools(podman=Path("podman"), uv=Path("uv"))
 
 
 def _digest(files: dict[str, str], command: BuildCommand) -> str:

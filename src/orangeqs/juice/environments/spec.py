@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from orangeqs.juice.settings.models import (
-    DEFAULT_ACCOUNT_ID,
-    OrchestrationSettings,
-    UvEnvironment,
-)
+if TYPE_CHECKING:  # `juice --version` runs without importing pydantic
+    from orangeqs.juice.settings.models import OrchestrationSettings, UvEnvironment
 
 SINGLEUSER = "singleuser"
 IMAGE_PREFIX = "juice-"
@@ -22,11 +20,11 @@ class EnvironmentSpec:
     config: UvEnvironment
     # True when the config is a copy of [environments.default].
     uses_default: bool
+    # The host ids the container user gets ([data_folder] user_id / group_id).
+    user_id: int
+    group_id: int
     # The service's command, when the service should run as a systemd unit.
     command: tuple[str, ...] | None = None
-    # The host ids the container user gets ([data_folder] user_id / group_id).
-    user_id: int = DEFAULT_ACCOUNT_ID
-    group_id: int = DEFAULT_ACCOUNT_ID
 
     @property
     def image(self) -> str:

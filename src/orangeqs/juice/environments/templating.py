@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
-import jinja2
+if TYPE_CHECKING:
+    import jinja2
 
 
 @cache
 def templates() -> jinja2.Environment:
     """Templates are plain text (not HTML); undefined variables are errors."""
+    import jinja2  # here: commands that render nothing (`juice --version`) skip its import
+
     return jinja2.Environment(
         loader=jinja2.PackageLoader("orangeqs.juice.environments", "."),
         autoescape=False,  # noqa: S701 - generates Containerfiles and units, not HTML

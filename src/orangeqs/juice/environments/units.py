@@ -7,6 +7,7 @@ import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from orangeqs.juice.environments.core_source import CoreSource
 from orangeqs.juice.environments.mounts import Mount, build_mounts, run_mounts
@@ -14,9 +15,15 @@ from orangeqs.juice.environments.spec import EnvironmentSpec
 from orangeqs.juice.environments.templating import templates
 from orangeqs.juice.ownership import GENERATED_MARKER
 from orangeqs.juice.paths import HostPaths
-from orangeqs.juice.settings.models import ContainerSettings
+
+if TYPE_CHECKING:  # `juice --version` runs without importing pydantic
+    from orangeqs.juice.settings.models import ContainerSettings
 
 DIGEST_LABEL = "org.orangeqs.juice.digest"
+# The core version whose rendering built the image (generations are counted by it).
+CORE_VERSION_LABEL = "org.orangeqs.juice.core-version"
+# Set by the Containerfile's last line: which environment an image belongs to.
+ENVIRONMENT_LABEL = "org.orangeqs.juice.environment"
 UNIT_MARKER = GENERATED_MARKER
 
 _PLAIN = re.compile(r"[A-Za-z0-9_@+=:,./-]+")
@@ -54,13 +61,25 @@ def image_tag(version: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "-", version)
 
 
+def identity_reference(image: str, digest: str) -> str:
+    """The tag that names one identity: the image built from exactly these inputs.
+
+    Every generation keeps this tag, so it is never dangling and its layers stay cache.
+    """
+    return f"{image}:id-{digest}"
+
+
+def version_reference(image: str, version: str) -> str:
+    """What the services of core `version` run: juice points it at that version's image."""
+    return f"{image}:{image_tag(version)}"
+
+
 @dataclass(frozen=True)
 class Tools:
     """The host programs builds use."""
 
     podman: Path
     uv: Path
-    flock: Path = Path("/usr/bin/flock")
 
 
 @dataclass(frozen=True)
@@ -68,7 +87,6 @@ class BuildCommand:
     """What a build unit runs; without systemd, juice runs the same argv itself."""
 
     build: tuple[str, ...]
-    prune: tuple[str, ...]
 
 
 def _volume_args(mounts: Sequence[Mount]) -> list[str]:
@@ -82,25 +100,14 @@ def build_command(
     tools: Tools,
     digest: str | None,
 ) -> BuildCommand:
-    """The podman build command; `digest` (None while computing it) labels the image."""
+    """The podman build command; `digest` (None while computing it) names the image."""
     config = spec.config
     env_dir = paths.env_dir(spec.name)
-    # Builds share the podman lock; a prune takes it alone (see prune_command).
-    argv = [
-        str(tools.flock),
-        "--shared",
-        str(paths.podman_lock),
-        str(tools.podman),
-        "build",
-        "--file",
-        str(env_dir / "Containerfile"),
-        "--tag",
-        f"{spec.image}:latest",
-        "--tag",
-        f"{spec.image}:{image_tag(core.version)}",
-    ]
+    argv = [str(tools.podman), "build", "--file", str(env_dir / "Containerfile")]
     if digest:
-        argv += ["--label", f"{DIGEST_LABEL}={digest}"]
+        # The identity tag keeps this generation; the version tag is what services run.
+        argv += ["--tag", identity_reference(spec.image, digest)]
+    argv += ["--tag", version_reference(spec.image, core.version)]
     if config.arch:
         argv += ["--arch", config.arch]
     argv += _volume_args(build_mounts(config, core, paths, tools.uv))
@@ -108,29 +115,7 @@ def build_command(
         argv += ["--build-arg", f"{key}={value}"]
     argv += config.build.podman_args
     argv.append(str(env_dir))
-    return BuildCommand(build=tuple(argv), prune=prune_command(paths, tools))
-
-
-def prune_command(paths: HostPaths, tools: Tools) -> tuple[str, ...]:
-    """Remove dangling juice images, such as the one a build just replaced.
-
-    The filter leaves other software's images alone. The exclusive lock keeps a prune
-    from running while another build is under way: to podman, that build's newest
-    layer is a dangling image, and removing it would break the build's layer cache.
-    `--nonblock`: when another build runs, skip the prune instead of waiting (and
-    holding this unit) for it; the last build to finish prunes.
-    """
-    return (
-        str(tools.flock),
-        "--nonblock",
-        str(paths.podman_lock),
-        str(tools.podman),
-        "image",
-        "prune",
-        "-f",
-        "--filter",
-        f"label={DIGEST_LABEL}",
-    )
+    return BuildCommand(build=tuple(argv))
 
 
 def render_build_unit(spec: EnvironmentSpec, paths: HostPaths, command: BuildCommand) -> str:
@@ -143,7 +128,6 @@ def render_build_unit(spec: EnvironmentSpec, paths: HostPaths, command: BuildCom
             documentation=systemd_file_url(paths.env_dir(spec.name) / "Containerfile"),
             working_directory=systemd_path(paths.env_dir(spec.name)),
             build=exec_line(command.build),
-            prune=exec_line(command.prune),
         )
     )
 
@@ -187,7 +171,9 @@ def run_command(
     argv = [str(tools.podman), "run", "--rm", "--replace", "--name", container]
     argv += _volume_args(run_mounts(spec.config, core, paths))
     argv += runtime_args(spec.config.container)
-    argv.append(f"{spec.image}:latest")
+    # The image of the installed core version, named explicitly: an unfinished upgrade
+    # (some images of the new version missing) never moves what a service runs.
+    argv.append(version_reference(spec.image, core.version))
     argv += spec.command
     return tuple(argv)
 

@@ -14,7 +14,6 @@ from orangeqs.juice.environments.units import Tools
 
 # Where systemd units and the docs expect podman when it is not installed yet.
 DEFAULT_PODMAN = Path("/usr/bin/podman")
-DEFAULT_FLOCK = Path("/usr/bin/flock")
 
 
 class ToolMissingError(RuntimeError):
@@ -49,39 +48,34 @@ def find_uv() -> Path | None:
     return Path(found) if found else None
 
 
-def find_flock() -> Path:
-    """flock (util-linux, on every Debian and RPM system); the conventional path if absent."""
-    return _which("flock") or DEFAULT_FLOCK
-
-
 def render_tools() -> Tools:
     """Paths for rendering; a missing program is reported when a build needs it."""
     return Tools(
         podman=find_podman() or DEFAULT_PODMAN,
         uv=find_uv() or Path(sys.executable).parent / "uv",
-        flock=find_flock(),
     )
 
 
-def require_build_tools() -> Tools:
-    """Paths for building: both programs must exist."""
-    podman, uv = find_podman(), find_uv()
+def require_podman() -> Path:
+    """podman, for commands that only look at or retag images."""
+    podman = find_podman()
     if podman is None:
         raise ToolMissingError(
             "podman is not installed (or not on PATH); install it, e.g. "
             "'apt-get install podman' or 'dnf install podman'"
         )
+    return podman
+
+
+def require_build_tools() -> Tools:
+    """Paths for building: both programs must exist."""
+    podman, uv = require_podman(), find_uv()
     if uv is None:
         raise ToolMissingError(
             "uv is not installed: builds mount the host's uv; install it with "
             "'pip install orangeqs-juice-core[host]' (the orangeqs-juice package ships it)"
         )
-    flock = find_flock()
-    if not flock.exists():
-        raise ToolMissingError(
-            "flock is not installed (it comes with util-linux); install util-linux"
-        )
-    return Tools(podman=podman, uv=uv, flock=flock)
+    return Tools(podman=podman, uv=uv)
 
 
 class WheelError(RuntimeError):
@@ -105,4 +99,19 @@ def find_bundled_wheel(dist_dir: Path, version: str) -> BundledWheel | None:
             f"the bundled wheel {path} is not a wheel (not a zip archive); "
             "reinstall the orangeqs-juice package"
         )
-    return BundledWheel(path=path, sha256=hashlib.sha256(content).hexdigest())
+    return BundledWheel(
+        path=path,
+        sha256=hashlib.sha256(content).hexdigest(),
+        requirements=_requirements(zipfile.ZipFile(io.BytesIO(content))),
+    )
+
+
+def _requirements(wheel: zipfile.ZipFile) -> tuple[str, ...]:
+    """Requires-Dist of a wheel, without the optional ones (extras)."""
+    metadata = [name for name in wheel.namelist() if name.endswith(".dist-info/METADATA")]
+    if len(metadata) != 1:
+        return ()
+    lines = wheel.read(metadata[0]).decode("utf-8", "replace").splitlines()
+    prefix = "Requires-Dist:"
+    found = [line[len(prefix) :].strip() for line in lines if line.startswith(prefix)]
+    return tuple(requirement for requirement in found if "extra ==" not in requirement)

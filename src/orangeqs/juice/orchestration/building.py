@@ -10,14 +10,24 @@ from enum import Enum
 from pathlib import Path
 from typing import Protocol
 
+from orangeqs.juice._version import __version__
 from orangeqs.juice.environments.rendering import RenderedEnvironment
-from orangeqs.juice.environments.units import Tools, image_tag
+from orangeqs.juice.environments.units import Tools
 from orangeqs.juice.host import systemd
 from orangeqs.juice.host.files import exclusive_lock
-from orangeqs.juice.host.podman import PodmanError, image_tags, run_logged, run_quietly, untag
+from orangeqs.juice.host.images import ImageRecord, juice_images, remove, tag
+from orangeqs.juice.host.podman import PodmanError, run_logged
 from orangeqs.juice.host.tools import render_tools, require_build_tools
+from orangeqs.juice.orchestration.generations import (
+    Action,
+    Target,
+    build_waves,
+    decide,
+    generations,
+    select_removals,
+    target_of,
+)
 from orangeqs.juice.orchestration.planning import make_plan
-from orangeqs.juice.orchestration.status import ImageState, image_status
 from orangeqs.juice.orchestration.writing import write_plan
 from orangeqs.juice.paths import HostPaths
 
@@ -50,17 +60,50 @@ def choose_mode(requested: Mode, paths: HostPaths) -> tuple[Mode, str]:
     return Mode.SYSTEMD, "systemd is running"
 
 
+class Outcome(str, Enum):
+    """What happened to one environment in `juice env build`."""
+
+    BUILT = "built"
+    FAILED = "failed"
+    UP_TO_DATE = "up to date"  # its image exists and services name it: no podman build
+    REUSED = "reused"  # its image existed: services name it again, no podman build
+
+
 @dataclass(frozen=True)
 class BuildResult:
     """How one environment's build went."""
 
     name: str
-    succeeded: bool
-    # Where to read the build's output: a journalctl command or a log file.
+    outcome: Outcome
+    # The image services of the installed core version run (repository:version).
+    image: str
+    digest: str
+    # Where to read the build's output: a journalctl command or a log file ("" without a build).
     log: str
     retry: str
     detail: str
     seconds: float
+
+    @property
+    def succeeded(self) -> bool:
+        """True unless a build ran and failed."""
+        return self.outcome is not Outcome.FAILED
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """The result of `juice env build`: one result per environment, and the images removed."""
+
+    core_version: str
+    results: list[BuildResult]
+    removed: list[ImageRecord]
+    # Per failed environment, the core version of the newest image it still has ("" if none).
+    fallbacks: dict[str, str]
+
+    @property
+    def succeeded(self) -> bool:
+        """True when no build failed."""
+        return all(result.succeeded for result in self.results)
 
 
 class BuildReporter(Protocol):
@@ -70,14 +113,15 @@ class BuildReporter(Protocol):
     def waiting_for_lock(self, lock: Path) -> None: ...
     def removed(self, path: str) -> None: ...
     def left_alone(self, path: str, why: str) -> None: ...
-    def planned(self, names: list[str], skipped: list[str]) -> None: ...
+    def planned(self, names: list[str], skipped: list[BuildResult]) -> None: ...
     def started(self, name: str) -> None: ...
     def finished(self, result: BuildResult) -> None: ...
+    def removed_image(self, image: ImageRecord) -> None: ...
 
 
 @dataclass(frozen=True)
 class BuildRequest:
-    """What to build: the named environments, all of them, or (neither) the out-of-date."""
+    """What to build: the named environments, or all of them (no names, or build_all)."""
 
     names: list[str]
     build_all: bool = False
@@ -85,10 +129,13 @@ class BuildRequest:
     mode: Mode = Mode.AUTO
     # Seconds to wait for another juice process's lock; None waits without limit.
     lock_timeout: float | None = None
+    # Run podman build even when an image with the same identity exists.
+    force: bool = False
 
 
-def build(paths: HostPaths, request: BuildRequest, reporter: BuildReporter) -> list[BuildResult]:
-    """Render, write the units, and build; every selected build runs to its end."""
+def build(paths: HostPaths, request: BuildRequest, reporter: BuildReporter) -> BuildReport:
+    """Render, write the units, reuse or build every selected environment, then remove
+    superseded generations; every build runs to its end."""
     # One lock from before the configuration is read until the last write: a process
     # that read an older configuration can never write over a newer one's files.
     # Within it, a bad configuration is still reported (exit 2) before podman is looked
@@ -115,47 +162,84 @@ def build(paths: HostPaths, request: BuildRequest, reporter: BuildReporter) -> l
         reporter.mode(mode, reason)
         # A masked build unit is the administrator's word: that environment is not built.
         buildable = [env for env in plan.environments if env.spec.name not in report.masked]
-        targets = buildable
-        if not request.names and not request.build_all:
-            targets = [env for env in targets if not _up_to_date(env, tools)]
-        skipped = [env.spec.name for env in buildable if env not in targets]
-        reporter.planned([env.spec.name for env in targets], skipped)
-        if not targets:
-            return []
+        images = juice_images(tools.podman)
+        kept: list[BuildResult] = []
+        targets: list[RenderedEnvironment] = []
+        for environment in buildable:
+            target = target_of(environment)
+            action = decide(target, images, request.force)
+            if action is Action.BUILD:
+                targets.append(environment)
+                continue
+            if action is Action.REUSE:
+                # Services of this version run the existing image again: no build.
+                tag(tools.podman, target.identity_reference, target.version_reference)
+            outcome = Outcome.REUSED if action is Action.REUSE else Outcome.UP_TO_DATE
+            kept.append(_without_build(environment, target, outcome))
+        reporter.planned([env.spec.name for env in targets], kept)
         run_one = _systemd_build if mode is Mode.SYSTEMD else _direct_build
 
         def job(environment: RenderedEnvironment) -> BuildResult:
             reporter.started(environment.spec.name)
             result = _timed(environment, paths, run_one)
-            if result.succeeded:
-                _drop_superseded_images(environment, tools)
             reporter.finished(result)
             return result
 
+        first, later = build_waves(targets)
         with ThreadPoolExecutor(max_workers=max(1, request.jobs)) as pool:
-            return list(pool.map(job, targets))
+            built = list(pool.map(job, first)) + list(pool.map(job, later))
+        order = {name: index for index, name in enumerate(plan.all_names)}
+        results = sorted(kept + built, key=lambda result: order[result.name])
+        version = plan.environments[0].core.version if plan.environments else __version__
+        removed = collect_garbage(
+            tools,
+            version,
+            plan.loaded.settings.images.keep,
+            protected_digests=[environment.digest for environment in plan.environments],
+            on_removed=reporter.removed_image,
+        )
+        failed = [result.name for result in results if not result.succeeded]
+        after = juice_images(tools.podman) if failed else []
+        fallbacks = {name: _newest_core_version(after, name) for name in failed}
+        return BuildReport(version, results, removed, fallbacks)
 
 
-def _drop_superseded_images(environment: RenderedEnvironment, tools: Tools) -> None:
-    """Untag the image of an older core version, then prune as the unit does.
+def _newest_core_version(images: list[ImageRecord], environment: str) -> str:
+    newest = generations(images, environment)
+    return newest[0].core_version if newest else ""
 
-    Each build is also tagged with its core version; without this, the image of every
-    earlier version would keep its tag, never become dangling, and fill the disk one
-    image per environment per upgrade.
+
+def collect_garbage(
+    tools: Tools,
+    version: str,
+    keep: int,
+    protected_digests: list[str],
+    on_removed: Callable[[ImageRecord], None],
+) -> list[ImageRecord]:
+    """Remove the generations beyond `keep` core versions (never one a container uses).
+
+    One process decides for every environment, after the builds: no prune races a build,
+    and the layers of every kept image stay as the build cache.
     """
-    spec = environment.spec
-    keep = {f"{spec.image}:latest", f"{spec.image}:{image_tag(environment.core.version)}"}
     try:
-        stale = [ref for ref in image_tags(tools.podman, spec.image) if ref not in keep]
+        images = juice_images(tools.podman)
     except PodmanError:
-        return  # housekeeping only: the build itself succeeded
-    if stale:
-        untag(tools.podman, stale)
-        run_quietly(environment.build.prune)
+        return []  # housekeeping only: the builds themselves are done
+    removed = []
+    for image in select_removals(images, version, keep, protected_digests):
+        if remove(tools.podman, image) is None:
+            removed.append(image)
+            on_removed(image)
+    return removed
 
 
-def _up_to_date(environment: RenderedEnvironment, tools: Tools) -> bool:
-    return image_status(environment, tools).state is ImageState.UP_TO_DATE
+def _without_build(
+    environment: RenderedEnvironment, target: Target, outcome: Outcome
+) -> BuildResult:
+    name = environment.spec.name
+    return BuildResult(
+        name, outcome, target.version_reference, target.digest, "", retry_command(name), "", 0.0
+    )
 
 
 def retry_command(name: str) -> str:
@@ -171,7 +255,17 @@ def _timed(
     start = time.monotonic()
     succeeded, log, detail = run_one(environment, paths)
     name = environment.spec.name
-    return BuildResult(name, succeeded, log, retry_command(name), detail, time.monotonic() - start)
+    target = target_of(environment)
+    return BuildResult(
+        name,
+        Outcome.BUILT if succeeded else Outcome.FAILED,
+        target.version_reference,
+        target.digest,
+        log,
+        retry_command(name),
+        detail,
+        time.monotonic() - start,
+    )
 
 
 def _systemd_build(environment: RenderedEnvironment, paths: HostPaths) -> tuple[bool, str, str]:
@@ -183,7 +277,7 @@ def _systemd_build(environment: RenderedEnvironment, paths: HostPaths) -> tuple[
 def _direct_build(environment: RenderedEnvironment, paths: HostPaths) -> tuple[bool, str, str]:
     log = paths.build_log(environment.spec.name)
     try:
-        returncode = run_logged(environment.build.build, environment.build.prune, log)
+        returncode = run_logged(environment.build.build, log)
     except OSError as error:
         # E.g. the log directory cannot be written: this build fails, the others go on.
         return False, str(log), f"could not run the build: {error}"

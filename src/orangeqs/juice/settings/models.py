@@ -29,6 +29,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from orangeqs.juice._version import CORE_DISTRIBUTION
 from orangeqs.juice.paths import DEFAULT_DIST_DATA, DEFAULT_USER_DATA_SHARED
 from orangeqs.juice.settings.pyproject_shape import check_pyproject_extra
 from orangeqs.juice.settings.types import (
@@ -60,8 +61,6 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
-
-CORE_DISTRIBUTION = "orangeqs-juice-core"
 
 # The defaults of OrangeQS Juice's own environment model: a configuration that leaves a
 # key out means the same here as there.
@@ -416,6 +415,18 @@ class DataFolderSettings(SharedSection):
     dist_data: HostFolder = DEFAULT_DIST_DATA
 
 
+# How many core versions' images of each environment juice keeps (`juice env gc`).
+DEFAULT_KEEP_GENERATIONS = 2
+
+
+class ImagesSettings(StrictModel):
+    """``[images]``: how juice keeps environment images."""
+
+    # The images of the last `keep` core versions stay: installing the previous
+    # package again then needs no build.
+    keep: int = Field(DEFAULT_KEEP_GENERATIONS, ge=1, le=100)
+
+
 class OrchestrationSettings(SharedSection):
     """The whole orchestration config, as far as environment management is concerned."""
 
@@ -423,6 +434,7 @@ class OrchestrationSettings(SharedSection):
     data_folder: DataFolderSettings = DataFolderSettings()
     services: dict[Name, ServiceSettings] = Field(default_factory=dict)
     jupyterhub: JupyterhubSettings = JupyterhubSettings()
+    images: ImagesSettings = ImagesSettings()
 
     def with_environments_resolved(self) -> OrchestrationSettings:
         """These settings with the environment each service and the user container uses

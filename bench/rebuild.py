@@ -1,0 +1,231 @@
+"""Benchmark of environment image builds: cold, no-change, core upgrade and downgrade.
+
+Run as root from the repository (after scripts/setup-host and scripts/dev-env):
+
+    .cache/dev-venv/bin/python bench/rebuild.py [--environments N]
+
+N environments of one configuration (numpy, the base image's Python), built by
+`juice env build --all` with real podman in direct mode, in a private root and private
+podman stores (each "cold" row starts from an empty store and an empty uv cache). A
+podman wrapper on PATH counts `podman build` calls. Rows:
+
+- cold, 1 environment / cold, N environments (goal: ratio <= 1.3);
+- no change: the same build again (goal: no podman build, <= 0.05 of cold N);
+- core upgrade: a new core wheel (v2; goal: only the core layer, <= 0.25);
+- downgrade: v1 again (goal: no podman build, <= 0.05);
+- reference: the no-change case built as OrangeQS Juice does it today, with a time
+  stamp in each rendered pyproject.toml (the same podman build commands, run directly).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+
+from support.podman import (  # noqa: E402
+    BASE_IMAGE,
+    BUILD_SETTINGS,
+    CONTAINERS_CONF,
+    ensure_base_image,
+    podman_env,
+)
+
+V2 = "99.0.0"
+JUICE = Path(sys.executable).parent / "juice"
+
+
+@dataclass(frozen=True)
+class Row:
+    case: str
+    seconds: float
+    builds: int
+    goal: str
+
+
+class Bench:
+    """A private juice root and podman store; juice v1 (this checkout) and v2."""
+
+    def __init__(self, work: Path, name: str, environments: int, v2_src: Path) -> None:
+        self.root = work / name / "root"
+        self.v2_src = v2_src
+        store = work / name / "store"
+        store.mkdir(parents=True)
+        (store / "tmp").mkdir()
+        conf = store / "storage.conf"
+        conf.write_text(
+            f'[storage]\ndriver = "overlay"\ngraphroot = "{store}/graph"\nrunroot = "{store}/run"\n'
+        )
+        self.log = work / name / "podman-calls.log"
+        bin_dir = work / name / "bin"
+        bin_dir.mkdir()
+        real = shutil.which("podman")
+        wrapper = bin_dir / "podman"
+        wrapper.write_text(f'#!/bin/sh\necho "$*" >> {self.log}\nexec {real} "$@"\n')
+        wrapper.chmod(0o755)
+        self.env = {
+            **os.environ,
+            "CONTAINERS_CONF": CONTAINERS_CONF,
+            "CONTAINERS_STORAGE_CONF": str(conf),
+            # podman keeps RUN --mount=type=cache directories under TMPDIR: a private one
+            # makes every cold row pay the downloads.
+            "TMPDIR": str(store / "tmp"),
+            "PATH": f"{bin_dir}{os.pathsep}{JUICE.parent}{os.pathsep}{os.environ['PATH']}",
+        }
+        # The base image, from the test suite's store into this one.
+        saved = work / name / "base.tar"
+        subprocess.run(["podman", "save", "-o", str(saved), BASE_IMAGE], env=podman_env(),
+                       check=True, capture_output=True)  # fmt: skip
+        subprocess.run(["podman", "load", "-i", str(saved)], env=self.env, check=True,
+                       capture_output=True)  # fmt: skip
+        saved.unlink()
+        config = self.root / "etc/juice/config/orchestration.toml"
+        config.parent.mkdir(parents=True)
+        config.write_text(
+            '[environments.default]\ntype = "uv"\n'
+            f'base_image = "{BASE_IMAGE}"\npython_source = "system"\n'
+            'dependencies = ["numpy"]\n[environments.default.build]\n'
+            + BUILD_SETTINGS
+            + "".join(f"\n[services.s{index}]\n" for index in range(1, environments))
+        )
+        (self.root / "opt/orangeqs/juice/dist").mkdir(parents=True)
+
+    def add_wheel(self, wheel: Path) -> None:
+        shutil.copy(wheel, self.root / "opt/orangeqs/juice/dist")
+
+    def builds(self) -> int:
+        calls = self.log.read_text().splitlines() if self.log.exists() else []
+        return sum(1 for call in calls if call.startswith("build "))
+
+    def juice_build(self, version: str = "v1") -> tuple[float, int]:
+        command = [str(JUICE)]
+        env = self.env
+        if version == "v2":
+            command = [sys.executable, "-m", "orangeqs.juice.cli"]
+            env = {**env, "PYTHONPATH": str(self.v2_src)}
+        before = self.builds()
+        started = time.monotonic()
+        result = subprocess.run([*command, "--root", str(self.root), "env", "build", "--all"],
+                                env=env, capture_output=True, text=True, check=False)  # fmt: skip
+        seconds = time.monotonic() - started
+        if result.returncode != 0:
+            raise SystemExit(f"juice env build failed:\n{result.stdout}\n{result.stderr}")
+        return seconds, self.builds() - before
+
+    def timestamped_rebuild(self) -> tuple[float, int]:
+        """As OrangeQS Juice: a time stamp in each pyproject.toml, then podman build."""
+        commands = []
+        # The build units hold the command for the files rendered now.
+        for unit in sorted((self.root / "etc/systemd/system").glob("juice-*-build.service")):
+            exec_start = next(
+                line for line in unit.read_text().splitlines() if line.startswith("ExecStart=")
+            )
+            argv = shlex.split(exec_start.removeprefix("ExecStart="))
+            context = Path(argv[-1])
+            for name in ("pyproject.toml", "third-party.pyproject.toml"):
+                path = context / name
+                path.write_text(path.read_text() + f"# rendered at {time.time()}\n")
+            commands.append(argv)
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=2) as pool:  # juice's default --jobs
+            for result in pool.map(self._run, commands):
+                if result.returncode != 0:
+                    raise SystemExit(f"podman build failed:\n{result.stdout}\n{result.stderr}")
+        return time.monotonic() - started, len(commands)
+
+    def _run(self, argv: list[str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(argv, env=self.env, capture_output=True, text=True, check=False)
+
+
+def build_wheels(work: Path) -> tuple[Path, Path, Path]:
+    """The core wheel of this checkout (v1), and of a copy with version V2."""
+    uv = Path(sys.executable).parent / "uv"
+    v2 = work / "core-v2"
+    shutil.copytree(REPO / "src", v2 / "src")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, v2 / name)
+    version_file = v2 / "src/orangeqs/juice/_version.py"
+    text = version_file.read_text()
+    version_file.write_text(re.sub(r'__version__ = "[^"]*"', f'__version__ = "{V2}"', text))
+    for tree, out in ((REPO, work / "wheel-v1"), (v2, work / "wheel-v2")):
+        subprocess.run([str(uv), "build", "--wheel", "--out-dir", str(out), str(tree)],
+                       check=True, capture_output=True)  # fmt: skip
+    (wheel_v1,) = (work / "wheel-v1").glob("*.whl")
+    (wheel_v2,) = (work / "wheel-v2").glob("*.whl")
+    return wheel_v1, wheel_v2, v2 / "src"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--environments", type=int, default=5)
+    parser.add_argument("--keep-work", action="store_true", help="Keep the roots and logs.")
+    args = parser.parse_args()
+    n = args.environments
+    ensure_base_image()
+    work = Path(tempfile.mkdtemp(prefix="juice-bench-rebuild-"))
+    try:
+        wheel_v1, wheel_v2, v2_src = build_wheels(work)
+        one = Bench(work, "one", 1, v2_src)
+        one.add_wheel(wheel_v1)
+        cold_one = one.juice_build()
+        lab = Bench(work, "lab", n, v2_src)
+        for wheel in (wheel_v1, wheel_v2):
+            lab.add_wheel(wheel)
+        cold = lab.juice_build()
+        no_change = lab.juice_build()
+        upgrade = lab.juice_build("v2")
+        downgrade = lab.juice_build()
+        reference = lab.timestamped_rebuild()
+        rows = [
+            Row("cold, 1 environment", *cold_one, ""),
+            Row(f"cold, {n} environments", *cold, "<= 1.3 x cold 1"),
+            Row("no change", *no_change, "no build, <= 0.05"),
+            Row("core upgrade v1 -> v2", *upgrade, "<= 0.25"),
+            Row("downgrade v2 -> v1", *downgrade, "no build, <= 0.05"),
+            Row("reference: time stamp in pyproject.toml", *reference, ""),
+        ]
+        print(f"{n} environments, numpy, the base image's Python; podman {podman_version()}")
+        print(f"{'case':42} {'seconds':>8} {'of cold':>8} {'builds':>7}  goal")
+        for row in rows:
+            ratio = row.seconds / cold[0]
+            print(f"{row.case:42} {row.seconds:8.1f} {ratio:8.2f} {row.builds:7d}  {row.goal}")
+        print(f"cold {n} / cold 1: {cold[0] / cold_one[0]:.2f}")
+        print(f"command: .cache/dev-venv/bin/python bench/rebuild.py --environments {n}")
+    finally:
+        if args.keep_work:
+            print(f"kept: {work}")
+        else:
+            remove_work(work)
+
+
+def remove_work(work: Path) -> None:
+    """The private stores (podman's overlay layers need podman) and the work tree."""
+    for name in ("one", "lab"):
+        conf = work / name / "store/storage.conf"
+        if conf.exists():
+            subprocess.run(["podman", "system", "reset", "--force"], check=False,
+                           capture_output=True,
+                           env={**os.environ, "CONTAINERS_STORAGE_CONF": str(conf),
+                                "CONTAINERS_CONF": CONTAINERS_CONF})  # fmt: skip
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def podman_version() -> str:
+    result = subprocess.run(["podman", "--version"], capture_output=True, text=True, check=False)
+    return result.stdout.split()[-1] if result.returncode == 0 else "unknown"
+
+
+if __name__ == "__main__":
+    main()

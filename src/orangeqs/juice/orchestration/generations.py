@@ -1,0 +1,186 @@
+"""Generations of environment images: which to reuse, build, roll back to or remove.
+
+Pure decisions over what podman reported (no subprocess here). An image is identified by
+what it was built from (its digest label, also its `id-<digest>` tag); the tag named for a
+core version is what that version's services run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from orangeqs.juice.environments.rendering import RenderedEnvironment
+from orangeqs.juice.environments.units import (
+    ENVIRONMENT_LABEL,
+    identity_reference,
+    image_tag,
+    version_reference,
+)
+from orangeqs.juice.host.images import ImageRecord
+
+IDENTITY_TAG_PREFIX = "id-"
+
+
+@dataclass(frozen=True)
+class Target:
+    """The image the installed core version wants for one environment."""
+
+    environment: str
+    digest: str
+    core_version: str
+    # What services run, e.g. localhost/juice-lab:1.2.0.
+    version_reference: str
+    # The generation built from exactly the rendered files, e.g. localhost/juice-lab:id-<digest>.
+    identity_reference: str
+
+
+def target_of(environment: RenderedEnvironment) -> Target:
+    """The target of a rendered environment."""
+    image, version = environment.spec.image, environment.core.version
+    return Target(
+        environment=environment.spec.name,
+        digest=environment.digest,
+        core_version=version,
+        version_reference=version_reference(image, version),
+        identity_reference=identity_reference(image, environment.digest),
+    )
+
+
+class Action(str, Enum):
+    """What `juice env build` does for one environment."""
+
+    UP_TO_DATE = "up to date"  # the image exists and services already name it
+    REUSE = "reused"  # the image exists: point the version tag at it again, no build
+    BUILD = "build"
+
+
+def generations(images: Iterable[ImageRecord], environment: str) -> list[ImageRecord]:
+    """The images of one environment, newest first."""
+    mine = [image for image in images if image.environment == environment]
+    return sorted(mine, key=lambda image: (-image.created, image.image_id))
+
+
+def holding(images: Iterable[ImageRecord], reference: str) -> ImageRecord | None:
+    """The image that has the name `reference`, if any."""
+    return next((image for image in images if reference in image.references), None)
+
+
+def with_identity(images: Iterable[ImageRecord], target: Target) -> ImageRecord | None:
+    """The image built from exactly the target's inputs, if it exists."""
+    return next(
+        (
+            image
+            for image in images
+            if image.environment == target.environment and image.digest == target.digest
+        ),
+        None,
+    )
+
+
+def decide(target: Target, images: Sequence[ImageRecord], force: bool = False) -> Action:
+    """Build only when no image with the target's identity exists (or when forced)."""
+    existing = with_identity(images, target)
+    if force or existing is None:
+        return Action.BUILD
+    if target.version_reference in existing.references:
+        return Action.UP_TO_DATE
+    return Action.REUSE
+
+
+def previous_generation(
+    images: Sequence[ImageRecord], environment: str, version_ref: str
+) -> ImageRecord | None:
+    """The generation before the one `version_ref` names (the newest, if it names none)."""
+    ordered = generations(images, environment)
+    current = holding(ordered, version_ref)
+    if current is None:
+        return ordered[0] if ordered else None
+    older = ordered[ordered.index(current) + 1 :]
+    return next((image for image in older if image.digest != current.digest), None)
+
+
+def _version_tags(image: ImageRecord) -> list[str]:
+    tags = [reference.rsplit(":", 1)[1] for reference in image.references if ":" in reference]
+    # "latest": what juice before generations tagged; it names no core version.
+    return [tag for tag in tags if not tag.startswith(IDENTITY_TAG_PREFIX) and tag != "latest"]
+
+
+def select_removals(
+    images: Sequence[ImageRecord],
+    installed_version: str,
+    keep: int,
+    protected_digests: Iterable[str] = (),
+) -> list[ImageRecord]:
+    """The images to remove: per environment, all but those the last `keep` core versions
+    name, the one before the installed version's (so a rollback has a step back), the
+    identities rendered now (`protected_digests`) and any a container uses."""
+    protected = set(protected_digests)
+    installed_tag = image_tag(installed_version)
+    removals: list[ImageRecord] = []
+    for environment in sorted({image.environment for image in images}):
+        ordered = generations(images, environment)
+        # Core versions newest first: the installed one, then by when their image was built.
+        versions: list[tuple[str, ImageRecord]] = []
+        for image in ordered:
+            versions += [(tag, image) for tag in _version_tags(image)]
+        versions.sort(key=lambda pair: pair[0] != installed_tag)  # stable: keeps the order
+        kept = {image.image_id for _, image in versions[:keep]}
+        serving = next((image for tag, image in versions if tag == installed_tag), None)
+        if serving is not None:
+            older = ordered[ordered.index(serving) + 1 :]
+            step_back = next((image for image in older if image.digest != serving.digest), None)
+            kept |= {step_back.image_id} if step_back else set()
+        removals += [
+            image
+            for image in ordered
+            if image.image_id not in kept
+            and image.containers == 0
+            and image.digest not in protected
+        ]
+    return removals
+
+
+# Options of the build command that name this environment's files or image, not layers.
+_PER_ENVIRONMENT_OPTIONS = {"--file", "--tag", "--label"}
+
+
+def layers_key(environment: RenderedEnvironment) -> str:
+    """Equal for environments whose images share every layer but the last (their label):
+    the same files and build options, whatever their names."""
+    hasher = hashlib.sha256()
+    for name in sorted(environment.files):
+        lines = environment.files[name].splitlines()
+        # Comments make no layer; the environment label is the Containerfile's last line.
+        kept = [
+            line for line in lines if not line.startswith("#") and ENVIRONMENT_LABEL not in line
+        ]
+        hasher.update(f"{name}\0{chr(10).join(kept)}\0".encode())
+    argv = environment.build.build[:-1]  # the last argument is the context directory
+    options = [
+        arg
+        for arg, before in zip(argv, ("", *argv[:-1]), strict=True)
+        if before not in _PER_ENVIRONMENT_OPTIONS
+    ]
+    hasher.update("\0".join(options).encode())
+    return hasher.hexdigest()
+
+
+def build_waves(
+    environments: Sequence[RenderedEnvironment],
+) -> tuple[list[RenderedEnvironment], list[RenderedEnvironment]]:
+    """Two waves: one environment of each set that shares its layers, then the others.
+
+    Built together, identical environments would each build every layer; after the
+    first wave, the others find each layer in the cache and add only their label.
+    """
+    first: list[RenderedEnvironment] = []
+    later: list[RenderedEnvironment] = []
+    seen: set[str] = set()
+    for environment in environments:
+        key = layers_key(environment)
+        (later if key in seen else first).append(environment)
+        seen.add(key)
+    return first, later
