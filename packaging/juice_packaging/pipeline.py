@@ -443,9 +443,8 @@ def dependencies(t: TargetBuild) -> tuple[list[str], list[str]]:
     minor = t.target.python
     floor = venv.glibc_floor(t.venv)
     deb_depends = [f"python{minor}", "podman"]
-    # util-linux: the generated build units run flock (Essential on Debian, so no
-    # Depends there).
-    rpm_depends = [f"python(abi) = {minor}", "podman", "findutils", "coreutils", "util-linux"]
+    # findutils, coreutils: the scriptlets use find, head, install, rm (Essential on Debian).
+    rpm_depends = [f"python(abi) = {minor}", "podman", "findutils", "coreutils"]
     if floor:
         deb_depends.append(f"libc6 (>= {floor[0]}.{floor[1]})")
         rpm_depends.append(f"glibc >= {floor[0]}.{floor[1]}")

@@ -88,7 +88,7 @@ def core_values() -> dict[str, str]:
         "BUILD_LOG_PREFIX": log_prefix if star else "",
         "BUILD_LOG_SUFFIX": log_suffix,
         "LOCK_FILE": str(paths.lock_file),
-        "PODMAN_LOCK": str(paths.podman_lock),
+        "LEGACY_PODMAN_LOCK": core_paths.LEGACY_PODMAN_LOCK,
         "LOCK_TIMEOUT_ENV": LOCK_TIMEOUT_ENV,
         "LOCK_TIMEOUT": str(LOCK_TIMEOUT_SECONDS),
     }

@@ -25,7 +25,7 @@ purge_generated() {
         [ -e "$entry" ] || [ -L "$entry" ] || continue
         if [ -d "$entry" ] && [ ! -L "$entry" ] && [ -f "$entry/@STAMP@" ]; then
             purge_remove "$entry"
-        elif [ "$entry" = @LOCK_FILE@ ] || [ "$entry" = @PODMAN_LOCK@ ]; then
+        elif [ "$entry" = @LOCK_FILE@ ] || [ "$entry" = @LEGACY_PODMAN_LOCK@ ]; then
             purge_remove "$entry"
         else
             say "kept $entry (juice did not create it)"

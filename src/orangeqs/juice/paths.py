@@ -18,6 +18,8 @@ DEFAULT_USER_DATA_SHARED = "/var/lib/juice/user/shared"
 DEFAULT_DIST_DATA = "/var/lib/juice/dist"
 # The shared folder of juice versions before OrangeQS Juice's (purge removes it if empty).
 LEGACY_SHARED_DIR = "/var/juice/shared"
+# The podman lock of juice versions before image generations (purge removes it).
+LEGACY_PODMAN_LOCK = "/var/juice/envs/.podman.lock"
 
 _DEFAULTS = {
     "config_dir": "/etc/juice/config",
