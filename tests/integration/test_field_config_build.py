@@ -23,11 +23,14 @@ from pathlib import Path
 import pytest
 from support.podman import BUILD_SETTINGS
 
+from orangeqs.juice import __version__
+
 pytestmark = pytest.mark.podman
 
 JUICE = Path(sys.executable).parent / "juice"
 FIELD_CONFIG = Path(__file__).parents[1] / "unit/field_configs/data-user"
-IMAGE = "localhost/juice-singleuser:latest"
+# What the services of this core version run (one tag per core version).
+IMAGE = f"localhost/juice-singleuser:{__version__}"
 
 
 def python_package(folder: Path, name: str) -> Path:
