@@ -55,7 +55,11 @@ if args[0] == "tag":
     save()
     sys.exit(0)
 if args[0] == "rmi":
-    image = find(args[1])
+    # juice must never let podman prune parents: they are the build cache.
+    if "--no-prune" not in args:
+        print("fake podman: rmi without --no-prune", file=sys.stderr)
+        sys.exit(125)
+    image = find([arg for arg in args[1:] if not arg.startswith("-")][0])
     if image["Containers"]:
         print("image is in use by a container", file=sys.stderr)
         sys.exit(2)

@@ -62,7 +62,14 @@ def tag(podman: Path, image: str, reference: str) -> None:
 
 
 def remove(podman: Path, record: ImageRecord) -> str | None:
-    """Remove an image by all its names (never --force); None, or why podman refused."""
+    """Remove an image by all its names (never --force); None, or why podman refused.
+
+    ``--no-prune``: by default podman also removes the parent images it judges dangling,
+    and those are the build cache; with layers shared between generations and empty
+    layers (ARG, ENV, LABEL) podman judged the cache of a kept image dangling, and the
+    next build ran from scratch (seen here). Left-over layers of removed generations are
+    reclaimed by ``podman image prune`` (when no build runs).
+    """
     names: Sequence[str] = record.references or (record.image_id,)
-    result = _run(podman, "rmi", *names)
+    result = _run(podman, "rmi", "--no-prune", *names)
     return None if result.returncode == 0 else result.stderr.strip()
