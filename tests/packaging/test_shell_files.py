@@ -77,7 +77,7 @@ def test_man_juice_shows_the_page(root: Path) -> None:
     shown = run_in_root(root, ["man", "juice"], env={"MANPAGER": "cat", "MANWIDTH": "80"}).stdout
     assert shown.startswith("JUICE(1)")
     assert "juice env build [OPTIONS] [NAMES]..." in shown
-    assert "Render and build environment images." in shown
+    assert "Render environments and make sure each has its image" in shown
     assert "juice 0.9.0" in shown  # the packaged version, in the footer
     # The page is in man-db's index too (its trigger ran mandb).
     whatis = run_in_root(root, ["whatis", "--long", "juice"]).stdout

@@ -99,6 +99,9 @@ def test_environments_of_one_configuration_build_one_first(tmp_path: Path) -> No
         'base_image = "debian:12"\ndependencies = ["six"]\n'
     )
     plan = make_plan(paths, Tools(podman=Path("/usr/bin/podman"), uv=Path("/usr/bin/uv")))
-    first, later = build_waves(plan.environments)
-    assert [env.spec.name for env in first] == ["singleuser", "other"]
-    assert [env.spec.name for env in later] == ["twin"]
+    waves = build_waves(plan.environments)
+    # `other` shares the layers below its Python packages: built after singleuser made
+    # them, never beside it (two copies of a layer break the cache).
+    assert [env.spec.name for env in waves.alone] == ["singleuser"]
+    assert [env.spec.name for env in waves.together] == ["other"]
+    assert [env.spec.name for env in waves.copies] == ["twin"]

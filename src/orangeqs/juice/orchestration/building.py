@@ -185,9 +185,10 @@ def build(paths: HostPaths, request: BuildRequest, reporter: BuildReporter) -> B
             reporter.finished(result)
             return result
 
-        first, later = build_waves(targets)
+        waves = build_waves(targets)
+        built = [job(environment) for environment in waves.alone]
         with ThreadPoolExecutor(max_workers=max(1, request.jobs)) as pool:
-            built = list(pool.map(job, first)) + list(pool.map(job, later))
+            built += list(pool.map(job, waves.together)) + list(pool.map(job, waves.copies))
         order = {name: index for index, name in enumerate(plan.all_names)}
         results = sorted(kept + built, key=lambda result: order[result.name])
         version = plan.environments[0].core.version if plan.environments else __version__

@@ -8,10 +8,12 @@ core version is what that version's services run.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from orangeqs.juice.environments.pyproject import THIRD_PARTY_FILE
 from orangeqs.juice.environments.rendering import RenderedEnvironment
 from orangeqs.juice.environments.units import (
     ENVIRONMENT_LABEL,
@@ -150,9 +152,22 @@ _PER_ENVIRONMENT_OPTIONS = {"--file", "--tag", "--label"}
 def layers_key(environment: RenderedEnvironment) -> str:
     """Equal for environments whose images share every layer but the last (their label):
     the same files and build options, whatever their names."""
+    return _key(environment, until=None)
+
+
+def prefix_key(environment: RenderedEnvironment) -> str:
+    """Equal for environments whose images share every layer below their Python packages:
+    the same Containerfile up to the third-party step, and the same build options."""
+    return _key(environment, until=f"COPY {THIRD_PARTY_FILE} ")
+
+
+def _key(environment: RenderedEnvironment, until: str | None) -> str:
     hasher = hashlib.sha256()
-    for name in sorted(environment.files):
+    files = environment.files if until is None else {"Containerfile": ""}
+    for name in sorted(files):
         lines = environment.files[name].splitlines()
+        if until is not None:
+            lines = list(itertools.takewhile(lambda line: not line.startswith(until), lines))
         # Comments make no layer; the environment label is the Containerfile's last line.
         kept = [
             line for line in lines if not line.startswith("#") and ENVIRONMENT_LABEL not in line
@@ -168,19 +183,36 @@ def layers_key(environment: RenderedEnvironment) -> str:
     return hasher.hexdigest()
 
 
-def build_waves(
-    environments: Sequence[RenderedEnvironment],
-) -> tuple[list[RenderedEnvironment], list[RenderedEnvironment]]:
-    """Two waves: one environment of each set that shares its layers, then the others.
+@dataclass(frozen=True)
+class BuildWaves:
+    """The order of the builds, so that no layer is ever built twice at the same time.
 
-    Built together, identical environments would each build every layer; after the
-    first wave, the others find each layer in the cache and add only their label.
+    Two builds that make the same layer at once each commit their own copy; podman then
+    takes either copy from the cache, and a build that took the other environment's
+    copy finds none of its own later layers below it: the cache is lost (seen here).
     """
-    first: list[RenderedEnvironment] = []
-    later: list[RenderedEnvironment] = []
-    seen: set[str] = set()
+
+    # One environment per distinct prefix, one at a time: the layers environments share.
+    alone: list[RenderedEnvironment]
+    # One of each other set of identical environments, in parallel: their own layers.
+    together: list[RenderedEnvironment]
+    # The rest, in parallel: identical to one built before, they add only their label.
+    copies: list[RenderedEnvironment]
+
+
+def build_waves(environments: Sequence[RenderedEnvironment]) -> BuildWaves:
+    """Order `environments` into waves (see BuildWaves)."""
+    waves = BuildWaves([], [], [])
+    prefixes: set[str] = set()
+    layer_sets: set[str] = set()
     for environment in environments:
-        key = layers_key(environment)
-        (later if key in seen else first).append(environment)
-        seen.add(key)
-    return first, later
+        prefix, layers = prefix_key(environment), layers_key(environment)
+        if layers in layer_sets:
+            waves.copies.append(environment)
+        elif prefix in prefixes:
+            waves.together.append(environment)
+        else:
+            waves.alone.append(environment)
+        prefixes.add(prefix)
+        layer_sets.add(layers)
+    return waves
