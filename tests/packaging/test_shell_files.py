@@ -87,7 +87,7 @@ def test_man_juice_shows_the_page(root: Path) -> None:
 def test_bash_completes_commands_through_bash_completion(root: Path) -> None:
     assert complete(root, "juice env b") == ["build"]
     assert complete(root, "juice ") == ["config", "env"]
-    assert complete(root, "juice env build --j") == ["--jobs"]
+    assert complete(root, "juice env build --jo") == ["--jobs"]
 
 
 def test_bash_completes_the_configured_environment_names(root: Path) -> None:

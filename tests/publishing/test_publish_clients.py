@@ -32,6 +32,8 @@ from support.roots import (
 NAME = "orangeqs-juice"
 V1, V2 = "1.0.0", "2.0.0"
 SCRIPTLET_LOG = "/var/log/juice-scriptlets.log"  # inside the roots
+# The dnf repository of the Python 3.11 packages (the debian12 target) in a published tree.
+RPM_REPO = "rpm/py311"
 HOOK_RAN = "orangeqs-juice: rebuilding every environment image: juice env build --all"
 HOOK_SKIPPED = "JUICE_SKIP_IMAGE_BUILD=1: environment images not rebuilt"
 # Fast installs: the maintainer scripts log that they skip the image build.
@@ -98,13 +100,13 @@ def repo_v1(served: Served, releases: dict[str, Release], signing_key: Key, othe
     shutil.copytree(good, meta, symlinks=True)
     in_release = meta / "deb/dists/bookworm/InRelease"
     in_release.write_text(in_release.read_text().replace("Label: OrangeQS Juice", "Label: Evil"))
-    repomd = meta / "rpm/py311/repodata/repomd.xml"
+    repomd = meta / RPM_REPO / "repodata/repomd.xml"
     repomd.write_text(repomd.read_text().replace("<revision>", "<!-- evil --><revision>"))
 
     # Packages changed after signing (one byte appended), metadata untouched.
     pkg = served.tree("tampered-package")
     shutil.copytree(good, pkg, symlinks=True)
-    for path in [*pkg.glob("deb/pool/**/*.deb"), *pkg.glob("rpm/py311/packages/*.rpm")]:
+    for path in [*pkg.glob("deb/pool/**/*.deb"), *pkg.glob(f"{RPM_REPO}/packages/*.rpm")]:
         path.write_bytes(path.read_bytes() + b"\0")
 
     # A well-formed repository signed by a key the clients never installed.
@@ -114,14 +116,14 @@ def repo_v1(served: Served, releases: dict[str, Release], signing_key: Key, othe
     # unsigned, or signed by the other key: only dnf's package signature check
     # (gpgcheck) can refuse these.
     unsigned = releases[V1].rpm
-    foreign = next(served.tree("other-key").glob("rpm/packages/*.rpm"))
+    foreign = next(served.tree("other-key").glob(f"{RPM_REPO}/packages/*.rpm"))
     for tree, rpm in (("unsigned-package", unsigned), ("foreign-signed-package", foreign)):
         _with_package(served.tree(tree), good, rpm, signing_key)
 
     # The good metadata, but the package file gone (the server answers 404).
     missing = served.tree("missing-package")
     shutil.copytree(good, missing, symlinks=True)
-    for path in missing.glob("rpm/packages/*.rpm"):
+    for path in missing.glob(f"{RPM_REPO}/packages/*.rpm"):
         path.unlink()
     return good
 
@@ -130,12 +132,12 @@ def _with_package(tree: Path, good: Path, rpm: Path, key: Key) -> None:
     """A copy of the good tree whose .rpm is `rpm`, with repodata rebuilt and signed by
     `key` as the publisher does (so metadata and checksums are all in order)."""
     shutil.copytree(good, tree, symlinks=True)
-    for old in tree.glob("rpm/packages/*.rpm"):
+    for old in tree.glob(f"{RPM_REPO}/packages/*.rpm"):
         old.unlink()
-    shutil.copy2(rpm, tree / "rpm/packages" / rpm.name)
-    (tree / "rpm/repodata").unlink()  # a link to the published generation's directory
-    subprocess.run(["createrepo_c", "--quiet", str(tree / "rpm")], check=True)
-    repomd = tree / "rpm/repodata/repomd.xml"
+    shutil.copy2(rpm, tree / RPM_REPO / "packages" / rpm.name)
+    (tree / RPM_REPO / "repodata").unlink()  # a link to the published generation's directory
+    subprocess.run(["createrepo_c", "--quiet", str(tree / RPM_REPO)], check=True)
+    repomd = tree / RPM_REPO / "repodata/repomd.xml"
     subprocess.run(
         ["gpg", "--batch", "--yes", "--local-user", key.fingerprint, "--armor",
          "--detach-sign", "--output", f"{repomd}.asc", str(repomd)],

@@ -418,8 +418,12 @@ class BootedHost:
             pack = ["tar", "-C", str(src), "-cf", "-", "."]
             unpack = f"mkdir -p {shlex.quote(dest)} && tar -C {shlex.quote(dest)} -xf -"
         else:
+            # tar's --transform is a sed expression: a basic regular expression, in
+            # which Python's re.escape would turn '+' (in package versions) into a
+            # quantifier. Escape only what is special there.
+            literal = re.sub(r"([\\.*\[\]^$|])", r"\\\1", src.name)
             pack = ["tar", "-C", str(src.parent), "-cf", "-", "--transform",
-                    f"s|^{re.escape(src.name)}$|payload|", src.name]  # fmt: skip
+                    f"s|^{literal}$|payload|", src.name]  # fmt: skip
             staging = "/var/tmp/.copy-in"
             unpack = (
                 f"rm -rf {staging} && mkdir -p {staging} && tar -C {staging} -xf - && "

@@ -255,9 +255,10 @@ def test_apt_install_of_the_previous_version_builds_nothing(lab: AptLab) -> None
     )
     names = shipped_environments()
     cursor = journal_cursor(host)
-    out = apt(host, "install", "--allow-downgrades", f"{NAME}={lab.releases[V1].version}")
+    v1 = V1 + lab.target.deb_suffix  # the Debian version of this target's v1 package
+    out = apt(host, "install", "--allow-downgrades", f"{NAME}={v1}")
 
-    assert dpkg_status(host) == ("install ok installed", lab.releases[V1].version), out
+    assert dpkg_status(host) == ("install ok installed", v1), out
     for name in names:
         assert f"juice: {name}: up to date (localhost/juice-{name}:{V1})" in out, out
         assert not invocations(unit_entries(host, build_unit(name), after=cursor)), name
