@@ -135,7 +135,11 @@ def listed(output: str) -> list[str]:
 
 
 @pytest.fixture
-def other_config(host: JuiceHost, tmp_path: Path) -> Path:
+def other_config(
+    host: JuiceHost,
+    tmp_path: Path,
+    fake_podman: Path,  # noqa: F811  (env list asks podman: the fake, not the machine's)
+) -> Path:
     """The host's own config names service `here`; another directory names `elsewhere`."""
     host.write_config(config_with("here"))
     other = tmp_path / "other-config"
@@ -147,14 +151,14 @@ def other_config(host: JuiceHost, tmp_path: Path) -> Path:
 def test_config_dir_option_is_read_instead_of_the_hosts(
     host: JuiceHost, other_config: Path
 ) -> None:
-    assert listed(host.run("env", "list", "--json").output) == ["singleuser", "here"]
+    assert listed(host.run("env", "list", "--json").stdout) == ["singleuser", "here"]
     result = host.run("--config-dir", str(other_config), "env", "list", "--json")
-    assert listed(result.output) == ["singleuser", "elsewhere"]
+    assert listed(result.stdout) == ["singleuser", "elsewhere"]
 
 
 def test_juice_config_dir_is_read_instead_of_the_hosts(host: JuiceHost, other_config: Path) -> None:
     result = host.run("env", "list", "--json", env={"JUICE_CONFIG_DIR": str(other_config)})
-    assert listed(result.output) == ["singleuser", "elsewhere"]
+    assert listed(result.stdout) == ["singleuser", "elsewhere"]
     rendered = host.run("env", "render", env={"JUICE_CONFIG_DIR": str(other_config)})
     assert rendered.exit_code == 0
     assert host.paths.env_dir("elsewhere").is_dir()
@@ -171,4 +175,4 @@ def test_the_option_wins_over_the_environment_variable(
         "--config-dir", str(third), "env", "list", "--json",
         env={"JUICE_CONFIG_DIR": str(other_config)},
     )  # fmt: skip
-    assert listed(result.output) == ["singleuser", "third"]
+    assert listed(result.stdout) == ["singleuser", "third"]
