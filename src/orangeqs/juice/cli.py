@@ -207,13 +207,10 @@ class ListEntry:
 @click.pass_obj
 def env_list(paths: HostPaths, as_json: bool) -> None:
     """List the environments: name, image, whose config, image state."""
-    from orangeqs.juice.host.tools import render_tools
-    from orangeqs.juice.orchestration.planning import make_plan
-    from orangeqs.juice.orchestration.status import statuses
+    from orangeqs.juice.orchestration.status import survey
 
     with _errors():
-        tools = render_tools()
-        plan = make_plan(paths, tools)
+        plan, found = survey(paths)
         rows = [
             ListEntry(
                 name=environment.spec.name,
@@ -222,9 +219,7 @@ def env_list(paths: HostPaths, as_json: bool) -> None:
                 core_source=environment.core.describe(),
                 state=status.state.value,
             )
-            for environment, status in zip(
-                plan.environments, statuses(plan.environments, tools), strict=True
-            )
+            for environment, status in zip(plan.environments, found, strict=True)
         ]
     if as_json:
         click.echo(_to_json(rows))
@@ -361,14 +356,10 @@ def env_build(
 def env_status(paths: HostPaths, names: tuple[str, ...], as_json: bool, check: bool) -> None:
     """Whether each environment has the image of the installed core version built from
     the files rendered now, and whether its services name it."""
-    from orangeqs.juice.host.tools import render_tools
-    from orangeqs.juice.orchestration.planning import make_plan
-    from orangeqs.juice.orchestration.status import ImageState, statuses
+    from orangeqs.juice.orchestration.status import ImageState, survey
 
     with _errors():
-        tools = render_tools()
-        plan = make_plan(paths, tools, list(names) or None)
-        found = statuses(plan.environments, tools)
+        _, found = survey(paths, names)
     if as_json:
         click.echo(_to_json(found))
     else:

@@ -31,14 +31,51 @@ def _run(podman: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(podman), *args], capture_output=True, text=True, check=False)
 
 
+# Every image juice built carries the digest label.
+_LIST_ARGS = ("images", "--format", "json", "--filter", f"label={DIGEST_LABEL}")
+
+
+class ImageListing:
+    """A ``podman images`` call that runs while the caller works on, e.g. while
+    `juice env status` loads the configuration and renders (both take tens of ms).
+
+    Use as a context manager: leaving the block early stops podman.
+    """
+
+    def __init__(self, podman: Path) -> None:
+        self._process = subprocess.Popen(
+            [str(podman), *_LIST_ARGS],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def result(self) -> list[ImageRecord]:
+        """The images podman listed (waits for it)."""
+        stdout, stderr = self._process.communicate()
+        if self._process.returncode != 0:
+            raise PodmanError(f"podman images failed: {stderr.strip()}")
+        return _records(stdout)
+
+    def __enter__(self) -> ImageListing:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.communicate()
+
+
 def juice_images(podman: Path) -> list[ImageRecord]:
-    """Every image juice built (it carries the digest label), in one podman call."""
-    result = _run(podman, "images", "--format", "json", "--filter", f"label={DIGEST_LABEL}")
-    if result.returncode != 0:
-        raise PodmanError(f"podman images failed: {result.stderr.strip()}")
+    """Every image juice built, in one podman call."""
+    with ImageListing(podman) as listing:
+        return listing.result()
+
+
+def _records(podman_json: str) -> list[ImageRecord]:
     records: dict[str, ImageRecord] = {}
     # podman lists an image once per name: keep one record per image ID.
-    for entry in json.loads(result.stdout or "[]") or []:
+    for entry in json.loads(podman_json or "[]") or []:
         labels = entry.get("Labels") or {}
         image_id = str(entry["Id"])
         records[image_id] = ImageRecord(

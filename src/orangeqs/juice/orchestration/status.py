@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING
 
-from orangeqs.juice.environments.rendering import RenderedEnvironment
-from orangeqs.juice.environments.units import Tools
-from orangeqs.juice.host.images import ImageRecord, juice_images
-from orangeqs.juice.orchestration.generations import holding, target_of, with_identity
+from orangeqs.juice.host.images import ImageListing, ImageRecord
+from orangeqs.juice.host.tools import find_podman, render_tools
+from orangeqs.juice.paths import HostPaths
+
+if TYPE_CHECKING:  # imported when used: podman starts before they load (see survey)
+    from orangeqs.juice.environments.rendering import RenderedEnvironment
+    from orangeqs.juice.orchestration.planning import Plan
 
 
 class ImageState(str, Enum):
@@ -37,16 +42,30 @@ class EnvironmentStatus:
     serving_core_version: str | None
 
 
-def statuses(environments: Sequence[RenderedEnvironment], tools: Tools) -> list[EnvironmentStatus]:
-    """The status of each environment, from one podman call."""
-    images = juice_images(tools.podman) if tools.podman.exists() else None
-    return [environment_status(environment, images) for environment in environments]
+def survey(
+    paths: HostPaths, names: Sequence[str] | None = None
+) -> tuple[Plan, list[EnvironmentStatus]]:
+    """The rendered environments (all, or those named) and the status of each.
+
+    podman lists the images while this process loads the configuration and renders,
+    so `juice env status` costs about the longer of the two, not their sum.
+    """
+    podman = find_podman()
+    with ExitStack() as stack:
+        listing = stack.enter_context(ImageListing(podman)) if podman else None
+        from orangeqs.juice.orchestration.planning import make_plan
+
+        plan = make_plan(paths, render_tools(), list(names) if names else None)
+        images = listing.result() if listing else None
+    return plan, [environment_status(environment, images) for environment in plan.environments]
 
 
 def environment_status(
     environment: RenderedEnvironment, images: Sequence[ImageRecord] | None
 ) -> EnvironmentStatus:
     """Compare the images podman has (None: podman is missing) with the rendered identity."""
+    from orangeqs.juice.orchestration.generations import holding, target_of, with_identity
+
     target = target_of(environment)
     serving = holding(images or [], target.version_reference)
 
