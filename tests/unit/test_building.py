@@ -169,7 +169,8 @@ def test_one_failure_does_not_stop_the_others_and_names_the_ways_out(
     monkeypatch.setenv("FAKE_PODMAN_FAIL", "broken")
     result = host.run("env", "build", "--all", "--jobs", "1")
     assert result.exit_code == 1
-    assert set(builds(fake_podman)) == {"singleuser", "good", "broken"}
+    # good has singleuser's configuration: one build makes the image of both.
+    assert set(builds(fake_podman)) == {"singleuser", "broken"}
     assert "2 of 3 environment image(s) built" in result.output
     log = host.paths.build_log("broken")
     assert f"log:   {log}" in result.output
@@ -190,15 +191,31 @@ def test_without_names_only_what_changed_is_built(host: JuiceHost, fake_podman: 
     assert host.run("env", "build").exit_code == 0
     assert host.run("env", "status", "--check").exit_code == 0
 
-    host.write_config(MINIMAL + "[services.new]\n")
+    host.write_config(
+        MINIMAL + "[services.new]\n[services.own.environment]\nbase_image = 'debian:12'\n"
+    )
     result = host.run("env", "build", "--json")
     assert result.exit_code == 0, result.output
-    assert builds(fake_podman) == ["singleuser", "new"]
+    assert builds(fake_podman) == ["singleuser", "own"]
     report = json.loads(result.stdout)
+    # new has singleuser's configuration: it gets singleuser's image, no build.
     assert {row["name"]: row["outcome"] for row in report["results"]} == {
         "singleuser": "up to date",
-        "new": "built",
+        "new": "reused",
+        "own": "built",
     }
+    images = {image["Id"]: image["Names"] for image in store(fake_podman)}
+    assert sorted(map(sorted, images.values())) == [
+        sorted(
+            f"localhost/juice-{name}:{tag}"
+            for name in ("new", "singleuser")
+            for tag in (__version__, f"id-{report['results'][0]['digest']}")
+        ),
+        sorted(
+            f"localhost/juice-own:{tag}"
+            for tag in (__version__, f"id-{report['results'][2]['digest']}")
+        ),
+    ]
     assert report["core_version"] == __version__
 
 

@@ -114,8 +114,15 @@ def test_jobs_bounds_the_builds_running_at_once(
     monkeypatch.setenv("RUNNING_DIR", str(running))
     monkeypatch.setenv("CONCURRENCY_LOG", str(log))
     monkeypatch.setenv("EXPECTED_JOBS", str(jobs))
-    # Six environments: with 3 jobs, two full rounds; a limit ignored shows up as more.
-    host.write_config(MINIMAL + "".join(f"[services.s{i}]\n" for i in range(5)))
+    # Six environments of different configurations (identical ones share one build): with
+    # 3 jobs, two full rounds; a limit ignored shows up as more.
+    host.write_config(
+        MINIMAL
+        + "".join(
+            f"[services.s{i}.environment]\nbase_image = 'debian:12'\ndependencies = ['p{i}']\n"
+            for i in range(5)
+        )
+    )
 
     result = host.run("env", "build", "--all", "--mode", "direct", "--jobs", str(jobs))
 

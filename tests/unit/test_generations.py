@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from orangeqs.juice.environments.units import Tools
-from orangeqs.juice.host.images import ImageRecord
+from orangeqs.juice.environments.units import (
+    CORE_VERSION_LABEL,
+    DIGEST_LABEL,
+    ENVIRONMENT_LABEL,
+    Tools,
+)
+from orangeqs.juice.host.images import ImageRecord, image_records
 from orangeqs.juice.orchestration.generations import (
     Action,
     Target,
@@ -13,6 +19,7 @@ from orangeqs.juice.orchestration.generations import (
     decide,
     previous_generation,
     select_removals,
+    with_identity,
 )
 from orangeqs.juice.orchestration.planning import make_plan
 from orangeqs.juice.paths import HostPaths
@@ -104,4 +111,62 @@ def test_environments_of_one_configuration_build_one_first(tmp_path: Path) -> No
     # them, never beside it (two copies of a layer break the cache).
     assert [env.spec.name for env in waves.alone] == ["singleuser"]
     assert [env.spec.name for env in waves.together] == ["other"]
-    assert [env.spec.name for env in waves.copies] == ["twin"]
+    # twin has singleuser's identity: it gets singleuser's image, no build of its own.
+    assert [(env.spec.name, builder.spec.name) for env, builder in waves.same_image] == [
+        ("twin", "singleuser")
+    ]
+
+
+def test_an_image_shared_by_environments_is_one_record_per_environment() -> None:
+    podman_json = json.dumps(
+        [
+            {
+                "Id": "shared",
+                "Names": [
+                    "localhost/juice-a:1.0",
+                    "localhost/juice-a:id-d",
+                    "localhost/juice-b:id-d",
+                    "127.0.0.1:5000/lab/juice-b:1.0",
+                    "localhost/other:latest",
+                ],
+                "Labels": {DIGEST_LABEL: "d", CORE_VERSION_LABEL: "1.0"},
+                "Created": 5,
+                "Containers": 1,
+            },
+            # Built by juice before images were shared: its environment is a label.
+            {"Id": "old", "Names": [], "Labels": {DIGEST_LABEL: "e", ENVIRONMENT_LABEL: "a"}},
+        ]
+    )
+    records = {
+        (record.environment, record.image_id): record for record in image_records(podman_json)
+    }
+    assert sorted(records) == [("a", "old"), ("a", "shared"), ("b", "shared")]
+    assert records["a", "shared"].references == ("localhost/juice-a:1.0", "localhost/juice-a:id-d")
+    assert records["b", "shared"].references == (
+        "127.0.0.1:5000/lab/juice-b:1.0",
+        "localhost/juice-b:id-d",
+    )
+    assert records["b", "shared"].containers == 1
+    assert records["a", "old"].references == ()
+
+
+def test_another_environments_image_of_the_same_identity_is_reused() -> None:
+    theirs = ImageRecord("sha-a", ("localhost/juice-twin:id-a",), "twin", "a", "1.0", 1, 1, 0)
+    assert decide(target("a", "1.0"), [theirs]) is Action.REUSE
+    assert with_identity([theirs], target("a", "1.0")) is theirs
+    # Its own record comes first when both exist.
+    mine = image("1.0", "a", 1, "1.0")
+    assert with_identity([theirs, mine], target("a", "1.0")) is mine
+    assert decide(target("a", "1.0"), [theirs, mine]) is Action.UP_TO_DATE
+
+
+def test_gc_of_one_environment_removes_only_its_names_of_a_shared_image() -> None:
+    old = image("1.0", "a", 1, "1.0")
+    twin_old = ImageRecord("sha-a", ("localhost/juice-twin:1.0",), "twin", "a", "1.0", 1, 1, 0)
+    newer = [image(version, version, created, version) for version, created in (("2.0", 2),
+             ("3.0", 3))]  # fmt: skip
+    removals = select_removals([old, twin_old, *newer], "3.0", keep=2)
+    # lab's names of the shared image go; twin keeps it (its only generation).
+    assert [(record.environment, record.references) for record in removals] == [
+        ("lab", old.references)
+    ]

@@ -139,6 +139,15 @@ def test_every_service_and_the_user_container_get_their_own_image() -> None:
     ]
 
 
+def test_environments_of_one_configuration_have_one_identity() -> None:
+    singleuser, control, db = render_all(SYSTEM + "[services.db]\nport = 1\n", WHEEL)
+    # db uses the default, like singleuser: the same files and build options.
+    assert db.digest == singleuser.digest
+    assert db.files == singleuser.files
+    assert db.build.build != singleuser.build.build  # its own --file, --tag and context
+    assert control.digest != singleuser.digest
+
+
 def test_third_party_layer_comes_before_the_core_layer() -> None:
     environment = render_all(SYSTEM, WHEEL)[0]
     files, digest = environment.files, environment.digest
@@ -148,16 +157,15 @@ def test_third_party_layer_comes_before_the_core_layer() -> None:
     marker = containerfile.index(f"sha256:{WHEEL.sha256}")
     assert third_party < core < marker
     assert "orangeqs-juice-core" not in files["third-party.pyproject.toml"].split("\n", 1)[1]
-    # Nothing after the core layer but switching to the user and, last, the one line that
-    # differs between environments of the same configuration.
+    # Nothing after the core layer but switching to the user and, last, the labels,
+    # which name no environment (environments of one configuration share the image).
     tail = containerfile[marker:].splitlines()[1:]
     assert [line for line in tail if line.strip() and not line.startswith("#")] == [
         "    UV_COMPILE_BYTECODE=0 /opt/juice-build/bin/uv sync && "
         "(python -m compileall -q /env/.venv/lib || :)",
         "USER user",
         "WORKDIR /home/user",
-        'LABEL org.orangeqs.juice.environment="singleuser" '
-        f'org.orangeqs.juice.core-version="1.2.0" org.orangeqs.juice.digest="{digest}"',
+        f'LABEL org.orangeqs.juice.core-version="1.2.0" org.orangeqs.juice.digest="{digest}"',
     ]
     # Two environments of the same configuration: the same files but for that line.
     rendered = {env.spec.name: env for env in render_all(SYSTEM + "[services.twin]\n", WHEEL)}

@@ -7,7 +7,7 @@ from orangeqs.juice.environments.mounts import BUILD_UV, CONTAINER_USER, ENV_DIR
 from orangeqs.juice.environments.pyproject import THIRD_PARTY_FILE
 from orangeqs.juice.environments.spec import EnvironmentSpec
 from orangeqs.juice.environments.templating import templates
-from orangeqs.juice.environments.units import CORE_VERSION_LABEL, DIGEST_LABEL, ENVIRONMENT_LABEL
+from orangeqs.juice.environments.units import CORE_VERSION_LABEL, DIGEST_LABEL
 
 
 def quote_env_value(value: str) -> str:
@@ -37,8 +37,6 @@ def render_containerfile(spec: EnvironmentSpec, core: CoreSource, digest: str | 
         templates()
         .get_template("Containerfile.j2")
         .render(
-            name=spec.name,
-            environment_label=ENVIRONMENT_LABEL,
             core_version_label=CORE_VERSION_LABEL,
             core_version=core.version,
             digest_label=DIGEST_LABEL,

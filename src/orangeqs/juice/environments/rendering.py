@@ -70,9 +70,27 @@ def _core_requirements(core: CoreSource) -> tuple[str, ...]:
 _NAMED_TOOLS = Tools(podman=Path("podman"), uv=Path("uv"))
 
 
+# Options of the build command that name an environment's own files or image: not what
+# the image is built from.
+PER_ENVIRONMENT_OPTIONS = frozenset({"--file", "--tag", "--label"})
+
+
 def _digest(files: dict[str, str], command: BuildCommand) -> str:
+    """The identity of the image: its files and build options, not the environment's name,
+    so environments of the same configuration have one identity and share one image."""
     hasher = hashlib.sha256()
     for name in sorted(files):
         hasher.update(f"{name}\0{files[name]}\0".encode())
-    hasher.update("\0".join(command.build).encode())
+    hasher.update("\0".join(build_options(command)).encode())
     return hasher.hexdigest()[:32]
+
+
+def build_options(command: BuildCommand) -> list[str]:
+    """The build command without the environment's own paths and names (its --file,
+    --tag and --label values, and the context directory, its last argument)."""
+    argv = command.build[:-1]
+    return [
+        arg
+        for arg, before in zip(argv, ("", *argv[:-1]), strict=True)
+        if before not in PER_ENVIRONMENT_OPTIONS
+    ]

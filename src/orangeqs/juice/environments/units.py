@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from orangeqs.juice.environments.core_source import CoreSource
 from orangeqs.juice.environments.mounts import Mount, build_mounts, run_mounts
-from orangeqs.juice.environments.spec import EnvironmentSpec
+from orangeqs.juice.environments.spec import IMAGE_PREFIX, EnvironmentSpec
 from orangeqs.juice.environments.templating import templates
 from orangeqs.juice.ownership import GENERATED_MARKER
 from orangeqs.juice.paths import HostPaths
@@ -22,7 +22,8 @@ if TYPE_CHECKING:  # `juice --version` runs without importing pydantic
 DIGEST_LABEL = "org.orangeqs.juice.digest"
 # The core version whose rendering built the image (generations are counted by it).
 CORE_VERSION_LABEL = "org.orangeqs.juice.core-version"
-# Set by the Containerfile's last line: which environment an image belongs to.
+# Which environment an image was built for, on images of juice before images were
+# shared between environments of the same configuration (read, no longer written).
 ENVIRONMENT_LABEL = "org.orangeqs.juice.environment"
 UNIT_MARKER = GENERATED_MARKER
 
@@ -59,6 +60,13 @@ def exec_line(argv: Sequence[str]) -> str:
 def image_tag(version: str) -> str:
     """An image tag for a version (tags allow letters, digits, '_', '.', '-')."""
     return re.sub(r"[^A-Za-z0-9_.-]", "-", version)
+
+
+def environment_of_reference(reference: str) -> str | None:
+    """The environment whose repository a name is in (``.../juice-<name>:<tag>``), if any."""
+    repository = reference.rsplit(":", 1)[0] if ":" in reference.rsplit("/", 1)[-1] else reference
+    base = repository.rsplit("/", 1)[-1]
+    return base.removeprefix(IMAGE_PREFIX) if base.startswith(IMAGE_PREFIX) else None
 
 
 def identity_reference(image: str, digest: str) -> str:

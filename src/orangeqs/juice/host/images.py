@@ -8,16 +8,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from orangeqs.juice.environments.units import CORE_VERSION_LABEL, DIGEST_LABEL, ENVIRONMENT_LABEL
+from orangeqs.juice.environments.units import (
+    CORE_VERSION_LABEL,
+    DIGEST_LABEL,
+    ENVIRONMENT_LABEL,
+    environment_of_reference,
+)
 from orangeqs.juice.host.podman import PodmanError
 
 
 @dataclass(frozen=True)
 class ImageRecord:
-    """One image juice built, as podman reports it."""
+    """One image juice built, as one environment has it (podman's report of the image,
+    with that environment's names only).
+
+    Environments of the same configuration share one image: it has a record for each.
+    """
 
     image_id: str
-    # repository:tag names, e.g. localhost/juice-lab:1.2.0 and localhost/juice-lab:id-<digest>.
+    # This environment's repository:tag names of the image, e.g. localhost/juice-lab:1.2.0
+    # and localhost/juice-lab:id-<digest>.
     references: tuple[str, ...]
     environment: str
     digest: str
@@ -55,7 +65,7 @@ class ImageListing:
         stdout, stderr = self._process.communicate()
         if self._process.returncode != 0:
             raise PodmanError(f"podman images failed: {stderr.strip()}")
-        return _records(stdout)
+        return image_records(stdout)
 
     def __enter__(self) -> ImageListing:
         return self
@@ -72,22 +82,34 @@ def juice_images(podman: Path) -> list[ImageRecord]:
         return listing.result()
 
 
-def _records(podman_json: str) -> list[ImageRecord]:
-    records: dict[str, ImageRecord] = {}
-    # podman lists an image once per name: keep one record per image ID.
+def image_records(podman_json: str) -> list[ImageRecord]:
+    """The records of `podman images --format json` output."""
+    records: dict[tuple[str, str], ImageRecord] = {}
+    # podman lists an image once per name: one record per image and environment.
     for entry in json.loads(podman_json or "[]") or []:
         labels = entry.get("Labels") or {}
+        names = sorted({str(name) for name in entry.get("Names") or []})
+        by_environment: dict[str, list[str]] = {}
+        for name in names:
+            environment = environment_of_reference(name)
+            if environment is not None:
+                by_environment.setdefault(environment, []).append(name)
+        if not by_environment:
+            # No environment's name left (or only foreign ones): images of juice before
+            # shared images carry their environment as a label.
+            by_environment[str(labels.get(ENVIRONMENT_LABEL, ""))] = []
         image_id = str(entry["Id"])
-        records[image_id] = ImageRecord(
-            image_id=image_id,
-            references=tuple(sorted(str(name) for name in entry.get("Names") or [])),
-            environment=str(labels.get(ENVIRONMENT_LABEL, "")),
-            digest=str(labels.get(DIGEST_LABEL, "")),
-            core_version=str(labels.get(CORE_VERSION_LABEL, "")),
-            created=int(entry.get("Created") or 0),
-            size=int(entry.get("Size") or 0),
-            containers=int(entry.get("Containers") or 0),
-        )
+        for environment, references in by_environment.items():
+            records[image_id, environment] = ImageRecord(
+                image_id=image_id,
+                references=tuple(references),
+                environment=environment,
+                digest=str(labels.get(DIGEST_LABEL, "")),
+                core_version=str(labels.get(CORE_VERSION_LABEL, "")),
+                created=int(entry.get("Created") or 0),
+                size=int(entry.get("Size") or 0),
+                containers=int(entry.get("Containers") or 0),
+            )
     return list(records.values())
 
 
@@ -99,7 +121,8 @@ def tag(podman: Path, image: str, reference: str) -> None:
 
 
 def remove(podman: Path, record: ImageRecord) -> str | None:
-    """Remove an image by all its names (never --force); None, or why podman refused.
+    """Remove one environment's names of an image (never --force); podman removes the
+    image with its last name. None, or why podman refused.
 
     ``--no-prune``: by default podman also removes the parent images it judges dangling,
     and those are the build cache; with layers shared between generations and empty

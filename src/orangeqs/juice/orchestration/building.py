@@ -26,6 +26,7 @@ from orangeqs.juice.orchestration.generations import (
     generations,
     select_removals,
     target_of,
+    with_identity,
 )
 from orangeqs.juice.orchestration.planning import make_plan
 from orangeqs.juice.orchestration.writing import write_plan
@@ -171,9 +172,11 @@ def build(paths: HostPaths, request: BuildRequest, reporter: BuildReporter) -> B
             if action is Action.BUILD:
                 targets.append(environment)
                 continue
-            if action is Action.REUSE:
-                # Services of this version run the existing image again: no build.
-                tag(tools.podman, target.identity_reference, target.version_reference)
+            existing = with_identity(images, target)
+            if action is Action.REUSE and existing is not None:
+                # Services of this version run the existing image (maybe one built for
+                # an environment of the same configuration) again: no build.
+                _name_image(tools, existing.image_id, target)
             outcome = Outcome.REUSED if action is Action.REUSE else Outcome.UP_TO_DATE
             kept.append(_without_build(environment, target, outcome))
         reporter.planned([env.spec.name for env in targets], kept)
@@ -188,7 +191,13 @@ def build(paths: HostPaths, request: BuildRequest, reporter: BuildReporter) -> B
         waves = build_waves(targets)
         built = [job(environment) for environment in waves.alone]
         with ThreadPoolExecutor(max_workers=max(1, request.jobs)) as pool:
-            built += list(pool.map(job, waves.together)) + list(pool.map(job, waves.copies))
+            built += list(pool.map(job, waves.together))
+        by_name = {result.name: result for result in built}
+        for environment, builder in waves.same_image:
+            reporter.started(environment.spec.name)
+            result = _share_image(tools, environment, by_name[builder.spec.name])
+            reporter.finished(result)
+            built.append(result)
         order = {name: index for index, name in enumerate(plan.all_names)}
         results = sorted(kept + built, key=lambda result: order[result.name])
         version = plan.environments[0].core.version if plan.environments else __version__
@@ -232,6 +241,39 @@ def collect_garbage(
             removed.append(image)
             on_removed(image)
     return removed
+
+
+def _name_image(tools: Tools, image: str, target: Target) -> None:
+    """Give an image the target environment's identity and version names."""
+    tag(tools.podman, image, target.identity_reference)
+    tag(tools.podman, image, target.version_reference)
+
+
+def _share_image(
+    tools: Tools, environment: RenderedEnvironment, builder: BuildResult
+) -> BuildResult:
+    """The result of an environment whose image `builder`'s build made (the same
+    configuration, the same identity): its names on that image, no build of its own."""
+    target = target_of(environment)
+    name = environment.spec.name
+    outcome, detail = Outcome.BUILT, f"the image built for {builder.name}"
+    if not builder.succeeded:
+        outcome, detail = Outcome.FAILED, f"the same image as {builder.name}, whose build failed"
+    else:
+        try:
+            _name_image(tools, builder.image, target)
+        except PodmanError as error:
+            outcome, detail = Outcome.FAILED, str(error)
+    return BuildResult(
+        name,
+        outcome,
+        target.version_reference,
+        target.digest,
+        builder.log,
+        retry_command(name),
+        detail,
+        0.0,
+    )
 
 
 def _without_build(

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from enum import Enum
 
 from orangeqs.juice.environments.pyproject import THIRD_PARTY_FILE
-from orangeqs.juice.environments.rendering import RenderedEnvironment
+from orangeqs.juice.environments.rendering import CONTAINERFILE, RenderedEnvironment, build_options
 from orangeqs.juice.environments.units import (
-    ENVIRONMENT_LABEL,
     identity_reference,
     image_tag,
     version_reference,
@@ -70,8 +69,8 @@ def holding(images: Iterable[ImageRecord], reference: str) -> ImageRecord | None
     return next((image for image in images if reference in image.references), None)
 
 
-def with_identity(images: Iterable[ImageRecord], target: Target) -> ImageRecord | None:
-    """The image built from exactly the target's inputs, if it exists."""
+def own_identity(images: Iterable[ImageRecord], target: Target) -> ImageRecord | None:
+    """The target environment's own image built from exactly the target's inputs."""
     return next(
         (
             image
@@ -82,12 +81,22 @@ def with_identity(images: Iterable[ImageRecord], target: Target) -> ImageRecord 
     )
 
 
+def with_identity(images: Sequence[ImageRecord], target: Target) -> ImageRecord | None:
+    """The image built from exactly the target's inputs, if it exists: the target
+    environment's own, else another environment's (one of the same configuration, which
+    shares the image)."""
+    own = own_identity(images, target)
+    return own or next((image for image in images if image.digest == target.digest), None)
+
+
 def decide(target: Target, images: Sequence[ImageRecord], force: bool = False) -> Action:
     """Build only when no image with the target's identity exists (or when forced)."""
     existing = with_identity(images, target)
     if force or existing is None:
         return Action.BUILD
-    if target.version_reference in existing.references:
+    if existing.environment == target.environment and (
+        target.version_reference in existing.references
+    ):
         return Action.UP_TO_DATE
     return Action.REUSE
 
@@ -145,41 +154,19 @@ def select_removals(
     return removals
 
 
-# Options of the build command that name this environment's files or image, not layers.
-_PER_ENVIRONMENT_OPTIONS = {"--file", "--tag", "--label"}
-
-
-def layers_key(environment: RenderedEnvironment) -> str:
-    """Equal for environments whose images share every layer but the last (their label):
-    the same files and build options, whatever their names."""
-    return _key(environment, until=None)
-
-
 def prefix_key(environment: RenderedEnvironment) -> str:
     """Equal for environments whose images share every layer below their Python packages:
     the same Containerfile up to the third-party step, and the same build options."""
-    return _key(environment, until=f"COPY {THIRD_PARTY_FILE} ")
-
-
-def _key(environment: RenderedEnvironment, until: str | None) -> str:
-    hasher = hashlib.sha256()
-    files = environment.files if until is None else {"Containerfile": ""}
-    for name in sorted(files):
-        lines = environment.files[name].splitlines()
-        if until is not None:
-            lines = list(itertools.takewhile(lambda line: not line.startswith(until), lines))
-        # Comments make no layer; the environment label is the Containerfile's last line.
-        kept = [
-            line for line in lines if not line.startswith("#") and ENVIRONMENT_LABEL not in line
-        ]
-        hasher.update(f"{name}\0{chr(10).join(kept)}\0".encode())
-    argv = environment.build.build[:-1]  # the last argument is the context directory
-    options = [
-        arg
-        for arg, before in zip(argv, ("", *argv[:-1]), strict=True)
-        if before not in _PER_ENVIRONMENT_OPTIONS
+    until = f"COPY {THIRD_PARTY_FILE} "
+    lines = environment.files[CONTAINERFILE].splitlines()
+    # Comments make no layer.
+    kept = [
+        line
+        for line in itertools.takewhile(lambda line: not line.startswith(until), lines)
+        if not line.startswith("#")
     ]
-    hasher.update("\0".join(options).encode())
+    hasher = hashlib.sha256("\n".join(kept).encode())
+    hasher.update("\0".join(build_options(environment.build)).encode())
     return hasher.hexdigest()
 
 
@@ -194,25 +181,27 @@ class BuildWaves:
 
     # One environment per distinct prefix, one at a time: the layers environments share.
     alone: list[RenderedEnvironment]
-    # One of each other set of identical environments, in parallel: their own layers.
+    # One environment of each other identity, in parallel: their own layers.
     together: list[RenderedEnvironment]
-    # The rest, in parallel: identical to one built before, they add only their label.
-    copies: list[RenderedEnvironment]
+    # The rest: an identity built above (environments of the same configuration), with
+    # the environment whose build makes their image. They get its image, no build.
+    same_image: list[tuple[RenderedEnvironment, RenderedEnvironment]]
 
 
 def build_waves(environments: Sequence[RenderedEnvironment]) -> BuildWaves:
     """Order `environments` into waves (see BuildWaves)."""
     waves = BuildWaves([], [], [])
     prefixes: set[str] = set()
-    layer_sets: set[str] = set()
+    built: dict[str, RenderedEnvironment] = {}
     for environment in environments:
-        prefix, layers = prefix_key(environment), layers_key(environment)
-        if layers in layer_sets:
-            waves.copies.append(environment)
-        elif prefix in prefixes:
+        prefix = prefix_key(environment)
+        if environment.digest in built:
+            waves.same_image.append((environment, built[environment.digest]))
+            continue
+        built[environment.digest] = environment
+        if prefix in prefixes:
             waves.together.append(environment)
         else:
             waves.alone.append(environment)
         prefixes.add(prefix)
-        layer_sets.add(layers)
     return waves

@@ -64,7 +64,7 @@ def environment_status(
     environment: RenderedEnvironment, images: Sequence[ImageRecord] | None
 ) -> EnvironmentStatus:
     """Compare the images podman has (None: podman is missing) with the rendered identity."""
-    from orangeqs.juice.orchestration.generations import holding, target_of, with_identity
+    from orangeqs.juice.orchestration.generations import holding, own_identity, target_of
 
     target = target_of(environment)
     serving = holding(images or [], target.version_reference)
@@ -82,7 +82,8 @@ def environment_status(
 
     if images is None:
         return status(ImageState.UNKNOWN)
-    identity = with_identity(images, target)
+    # Its own names only: `juice env build` names an identical environment's image.
+    identity = own_identity(images, target)
     if identity is not None and serving is not None and serving.image_id == identity.image_id:
         return status(ImageState.UP_TO_DATE)
     if identity is not None:
