@@ -157,7 +157,9 @@ def test_a_failed_upgrade_keeps_every_image_and_going_back_builds_nothing(lab: L
     assert first.returncode == 0, first.stdout + first.stderr
     v1_ids = lab.image_ids(V1)
     assert all(v1_ids.values()), v1_ids
-    assert lab.podman_builds() == 3
+    # plain has singleuser's configuration: one build makes the image of both.
+    assert lab.podman_builds() == 2
+    assert v1_ids["plain"] == v1_ids["singleuser"]
 
     # The upgrade: "pinned" cannot be built with v2; the others can.
     upgrade = lab.juice(V2, "env", "build", "--all")
@@ -192,16 +194,23 @@ def test_a_failed_upgrade_keeps_every_image_and_going_back_builds_nothing(lab: L
         (V1, True),
     ]
 
-    # gc down to one core version, while a container runs v2's image of "plain".
+    # gc down to one core version, while a container runs v2's image of "plain" (which
+    # is singleuser's too): nothing goes.
     container = "juice-test-generations-in-use"
     podman(lab.env, "rm", "--force", container, check=False)
     podman(lab.env, "run", "-d", "--name", container, f"localhost/juice-plain:{V2}", "sleep", "600")
     try:
         gc = lab.juice(V1, "env", "gc", "--keep", "1", "--json")
         assert gc.returncode == 0, gc.stdout + gc.stderr
-        removed = {(image["environment"], image["core_version"]) for image in json.loads(gc.stdout)}
-        assert removed == {("singleuser", V2)}
-        assert lab.image_ids(V2)["plain"] == v2_ids["plain"]
-        assert lab.image_ids(V1) == v1_ids
+        assert json.loads(gc.stdout) == []
+        assert lab.image_ids(V2) == v2_ids
     finally:
         podman(lab.env, "rm", "--force", container, check=False)
+    # Once no container uses it, v2's image goes: both environments' names of it.
+    gc = lab.juice(V1, "env", "gc", "--keep", "1", "--json")
+    assert gc.returncode == 0, gc.stdout + gc.stderr
+    removed = {(image["environment"], image["core_version"]) for image in json.loads(gc.stdout)}
+    assert removed == {("singleuser", V2), ("plain", V2)}
+    assert lab.image_ids(V2) == {"singleuser": None, "plain": None, "pinned": None}
+    assert lab.image_ids(V1) == v1_ids
+    assert podman(lab.env, "image", "exists", str(v2_ids["plain"]), check=False).returncode == 1
