@@ -4,7 +4,7 @@ Run as root from the repository:
 
     .cache/dev-venv/bin/python bench/startup.py
 
-A venv on the system Python (/usr/bin/python3, as the package builds its own) with this
+A venv on the system Python (/usr/bin/python3, made as the package makes its own) with this
 checkout installed and byte-compiled; a root with a default environment and two
 services; podman answering from an empty private store. Median of 10 runs each.
 """
@@ -48,8 +48,12 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="juice-bench-startup-"))
     try:
         venv = work / "venv"
-        subprocess.run(["/usr/bin/python3", "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(venv / "bin/pip"), "install", "-q", str(REPO)], check=True,
+        # As the package makes its venv: no pip or setuptools (whose .pth file every
+        # start would read), filled by uv.
+        subprocess.run(["/usr/bin/python3", "-m", "venv", "--without-pip", str(venv)], check=True)
+        uv = Path(sys.executable).parent / "uv"
+        subprocess.run([str(uv), "pip", "install", "-q", "--python", str(venv / "bin/python"),
+                        str(REPO)], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
         subprocess.run([str(venv / "bin/python"), "-m", "compileall", "-q", str(venv / "lib")],
                        check=True, stdout=subprocess.DEVNULL)  # fmt: skip
