@@ -50,6 +50,21 @@ def _warn(message: str) -> None:
 @contextmanager
 def _errors() -> Iterator[None]:
     """Turn known failures into one message on stderr and the right exit status."""
+    try:
+        yield
+    except Exception as error:  # anything but a known failure is raised again
+        failure = _known_failure(error)
+        if failure is None:
+            raise
+        _fail(*failure)
+
+
+def _known_failure(error: Exception) -> tuple[str, int] | None:
+    """The message and exit status of a known failure (None for any other error).
+
+    The error types are imported here, once one was raised: importing them up front
+    loads the configuration models, before `juice env status` has started podman.
+    """
     from orangeqs.juice.host.files import HostError, host_error
     from orangeqs.juice.host.podman import PodmanError
     from orangeqs.juice.host.systemd import SystemctlError
@@ -57,15 +72,14 @@ def _errors() -> Iterator[None]:
     from orangeqs.juice.orchestration.building import ModeError
     from orangeqs.juice.settings import ConfigError
 
-    try:
-        yield
-    except (ConfigError, ModeError) as error:
-        _fail(str(error), EXIT_BAD_INPUT)
-    except (ToolMissingError, WheelError, SystemctlError, PodmanError, HostError) as error:
-        _fail(str(error), EXIT_FAILED)
-    except OSError as error:
+    if isinstance(error, (ConfigError, ModeError)):
+        return str(error), EXIT_BAD_INPUT
+    if isinstance(error, (ToolMissingError, WheelError, SystemctlError, PodmanError, HostError)):
+        return str(error), EXIT_FAILED
+    if isinstance(error, OSError):
         # A host problem no adapter anticipated: still one line naming the path.
-        _fail(str(host_error(error)), EXIT_FAILED)
+        return str(host_error(error)), EXIT_FAILED
+    return None
 
 
 def _finite_seconds(ctx: click.Context, param: click.Parameter, value: float | None) -> Any:
