@@ -51,7 +51,9 @@ if args[0] == "images":
     print(json.dumps([i for i in images if key in (i["Labels"] or {})]))
     sys.exit(0)
 if args[0] == "tag":
-    name(find(args[1]), args[2])
+    image = find(args[1])
+    for ref in args[2:]:
+        name(image, ref)
     save()
     sys.exit(0)
 if args[0] == "rmi":

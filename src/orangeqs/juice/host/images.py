@@ -113,11 +113,13 @@ def image_records(podman_json: str) -> list[ImageRecord]:
     return list(records.values())
 
 
-def tag(podman: Path, image: str, reference: str) -> None:
-    """Give `image` (an ID or a name) the name `reference`, moving it from another image."""
-    result = _run(podman, "tag", image, reference)
+def tag(podman: Path, image: str, *references: str) -> None:
+    """Give `image` (an ID or a name) the names `references`, moving them from another
+    image, in one podman call."""
+    result = _run(podman, "tag", image, *references)
     if result.returncode != 0:
-        raise PodmanError(f"podman tag {image} {reference} failed: {result.stderr.strip()}")
+        names = " ".join(references)
+        raise PodmanError(f"podman tag {image} {names} failed: {result.stderr.strip()}")
 
 
 def remove(podman: Path, record: ImageRecord) -> str | None:

@@ -245,8 +245,7 @@ def collect_garbage(
 
 def _name_image(tools: Tools, image: str, target: Target) -> None:
     """Give an image the target environment's identity and version names."""
-    tag(tools.podman, image, target.identity_reference)
-    tag(tools.podman, image, target.version_reference)
+    tag(tools.podman, image, target.identity_reference, target.version_reference)
 
 
 def _share_image(
