@@ -28,6 +28,7 @@ from orangeqs.juice.orchestration.generations import (
     target_of,
 )
 from orangeqs.juice.orchestration.planning import make_plan
+from orangeqs.juice.orchestration.remote import Source, should_pull
 from orangeqs.juice.orchestration.writing import write_plan
 from orangeqs.juice.paths import HostPaths
 
@@ -67,6 +68,7 @@ class Outcome(str, Enum):
     FAILED = "failed"
     UP_TO_DATE = "up to date"  # its image exists and services name it: no podman build
     REUSED = "reused"  # its image existed: services name it again, no podman build
+    PULLED = "pulled"  # from [images] registry (orchestration/pulling.py), no podman build
 
 
 @dataclass(frozen=True)
@@ -83,10 +85,13 @@ class BuildResult:
     retry: str
     detail: str
     seconds: float
+    # The registry image it was pulled from (repository@manifest digest), or whose pull
+    # failed (its tag); "" when no pull was tried.
+    pulled_from: str = ""
 
     @property
     def succeeded(self) -> bool:
-        """True unless a build ran and failed."""
+        """True unless a build (or pull) ran and failed."""
         return self.outcome is not Outcome.FAILED
 
 
@@ -117,6 +122,9 @@ class BuildReporter(Protocol):
     def started(self, name: str) -> None: ...
     def finished(self, result: BuildResult) -> None: ...
     def removed_image(self, image: ImageRecord) -> None: ...
+    def pulling(self, name: str, reference: str) -> None: ...
+    def pulled(self, result: BuildResult) -> None: ...
+    def not_pulled(self, name: str, reason: str, building: bool) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -176,6 +184,16 @@ def build(paths: HostPaths, request: BuildRequest, reporter: BuildReporter) -> B
                 tag(tools.podman, target.identity_reference, target.version_reference)
             outcome = Outcome.REUSED if action is Action.REUSE else Outcome.UP_TO_DATE
             kept.append(_without_build(environment, target, outcome))
+        images_settings = plan.loaded.settings.images
+        if images_settings.registry and should_pull(Source(images_settings.source)):
+            # Here, not at the top: pulling.py builds on this module's result types.
+            from orangeqs.juice.orchestration.pulling import pull_missing
+
+            step = pull_missing(
+                tools.podman, images_settings.registry, Source(images_settings.source),
+                targets, reporter,
+            )  # fmt: skip
+            kept, targets = kept + step.results, step.to_build
         reporter.planned([env.spec.name for env in targets], kept)
         run_one = _systemd_build if mode is Mode.SYSTEMD else _direct_build
 

@@ -10,6 +10,7 @@ from orangeqs.juice.environments.rendering import RenderedEnvironment
 from orangeqs.juice.environments.units import Tools
 from orangeqs.juice.host.images import ImageRecord, juice_images
 from orangeqs.juice.orchestration.generations import holding, target_of, with_identity
+from orangeqs.juice.orchestration.remote import pulled_from
 
 
 class ImageState(str, Enum):
@@ -35,6 +36,9 @@ class EnvironmentStatus:
     # The identity of the image `image` names now (None when there is none).
     serving_digest: str | None
     serving_core_version: str | None
+    # Where the image `image` names came from: <registry repository>@<manifest digest>
+    # when it was pulled, None when it was built here (or there is none).
+    pulled_from: str | None = None
 
 
 def statuses(environments: Sequence[RenderedEnvironment], tools: Tools) -> list[EnvironmentStatus]:
@@ -59,6 +63,7 @@ def environment_status(
             rendered_digest=target.digest,
             serving_digest=serving.digest if serving else None,
             serving_core_version=serving.core_version if serving else None,
+            pulled_from=pulled_from(serving) if serving else None,
         )
 
     if images is None:
