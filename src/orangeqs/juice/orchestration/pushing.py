@@ -34,6 +34,7 @@ class PushResult:
     references: list[str]
     # The digest of the manifest the registry holds ("" when not pushed).
     manifest_digest: str
+    # The key whose signature covers the identity tag (what lab hosts pull).
     signed_by: str | None
     detail: str
 
@@ -73,10 +74,13 @@ def push_images(
                 )
                 continue
             pushed, digest, detail = True, "", ""
-            for reference in references:
+            # The identity last, and only it signed: a signed push writes the manifest's
+            # only lookaside signature, naming the tag pushed, and lab hosts pull the
+            # identity (a signature for the version tag would not verify it).
+            for reference, signer in ((references[1], None), (references[0], sign_by)):
                 on_push(target.environment, reference)
                 try:
-                    digest = push(podman, image.image_id, reference, sign_by)
+                    digest = push(podman, image.image_id, reference, signer)
                 except RegistryError as error:
                     pushed, digest = False, ""
                     detail = f"podman push to {reference} failed: {error}"
