@@ -121,6 +121,8 @@ class World:
     pushed_ids: dict[str, str]
     # Its `juice env push --json` to the signed prefix.
     push_report: list[dict[str, object]]
+    # Its `juice env push --all` to a registry that is down.
+    push_to_down_registry: subprocess.CompletedProcess[str]
 
     def prefix(self, name: str) -> str:
         return f"{self.registry.address}/{name}"
@@ -184,6 +186,9 @@ def world(
                 build.configure(f"{registry.address}/{prefix}", "build")
                 done = build.juice("env", "push", *names, *signing)
                 assert done.returncode == 0, done.stdout + done.stderr
+            with socket_bound() as port:  # a registry that is down
+                build.configure(f"127.0.0.1:{port}/juice", "build")
+                down = build.juice("env", "push", "--all")
             for signature in lookaside.glob(f"{TAMPERED}/*@sha256=*/signature-*"):
                 data = bytearray(signature.read_bytes())
                 data[len(data) // 2] ^= 0xFF
@@ -192,7 +197,7 @@ def world(
             assert all(ids.values()), ids
             yield World(
                 registry, lookaside, url, key, work, base_archive, base_image, core_wheel,
-                {name: str(image) for name, image in ids.items()}, report,
+                {name: str(image) for name, image in ids.items()}, report, down,
             )  # fmt: skip
         finally:
             build.client.remove_store()
@@ -234,6 +239,16 @@ def test_the_build_host_pushes_both_tags_of_every_environment(world: World) -> N
         assert str(row["manifest_digest"]).startswith("sha256:")
         assert row["signed_by"] == world.key.fingerprint
     assert world.registry.tags(f"{PARTIAL}/juice-plain") == []
+
+
+def test_a_push_to_a_registry_that_is_down_fails_each_environment_clearly(world: World) -> None:
+    result = world.push_to_down_registry
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    for name in NAMES:
+        assert f"{name}: not pushed: podman push to 127.0.0.1:" in result.stdout
+    assert "connection refused" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
 
 
 def test_a_lab_host_in_pull_mode_gets_every_image_without_a_build(
