@@ -331,7 +331,9 @@ def env_build(
     An environment whose image was built from exactly the files rendered now (same
     configuration, same core wheel) is not built again: it is `up to date`, or `reused`
     when services named another image. Other environments are built; builds run to
-    their end even when one fails. Afterwards juice removes the images beyond the last
+    their end even when one fails. With [images] source = "pull" they are pulled from
+    [images] registry instead ("pull-or-build": built when not pulled; see
+    docs/registry.md). Afterwards juice removes the images beyond the last
     [images] keep core versions (default 2), never one a container uses.
     Logs: `journalctl -u juice-<name>-build.service`, or /var/log/juice/build-<name>.log
     without systemd. Exit status 1 when any build failed.
