@@ -38,6 +38,8 @@ NAMES = ["singleuser", "plain"]
 # The registry's repository prefixes: all images signed; one image missing; unsigned;
 # signed, then the signatures tampered with.
 SIGNED, PARTIAL, UNSIGNED, TAMPERED = "juice", "partial", "unsigned", "tampered"
+# Signed, but each identity tag holds the other environment's image.
+SWAPPED = "swapped"
 
 
 def config(base_image: str, registry: str, source: str) -> str:
@@ -186,6 +188,10 @@ def world(
                 build.configure(f"{registry.address}/{prefix}", "build")
                 done = build.juice("env", "push", *names, *signing)
                 assert done.returncode == 0, done.stdout + done.stderr
+            for row, other in zip(report, reversed(report), strict=True):
+                identity = str(row["references"][0]).replace(f"/{SIGNED}/", f"/{SWAPPED}/")
+                build.client.podman("push", "--sign-by", key.fingerprint,
+                                    str(other["image_id"]), identity)  # fmt: skip
             with socket_bound() as port:  # a registry that is down
                 build.configure(f"127.0.0.1:{port}/juice", "build")
                 down = build.juice("env", "push", "--all")
@@ -334,6 +340,21 @@ def test_pull_mode_with_the_registry_down_fails_each_environment_clearly(
     assert "Traceback" not in result.stdout + result.stderr
     assert lab.podman_builds() == 0
     assert lab.image_ids() == {name: None for name in NAMES}
+
+
+def test_a_signed_image_of_another_identity_is_not_taken(
+    world: World, lab_hosts: list[Host]
+) -> None:
+    lab = lab_host(world, lab_hosts, "lab-swapped", world.prefix(SWAPPED), "pull")
+
+    result = lab.juice("env", "build", "--all")
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    for name in NAMES:
+        assert f"✗ {name}: could not pull {world.prefix(SWAPPED)}/juice-{name}:id-" in result.stdout
+    assert "the registry's image carries digest " in result.stdout
+    assert lab.podman_builds() == 0
+    assert lab.client.podman("images", "-q").stdout.strip() == "", "a refused image stayed"
 
 
 @pytest.mark.parametrize(

@@ -54,6 +54,12 @@ def pull(podman: Path, reference: str) -> Pulled:
     return Pulled(image_id, str(found.get("Digest") or ""), labels)
 
 
+def forget(podman: Path, reference: str) -> None:
+    """Remove the name `reference` (and its image, when that was its only name); never
+    its parent layers (see images.remove)."""
+    _run(podman, "rmi", "--no-prune", reference)
+
+
 def push(podman: Path, image: str, reference: str, sign_by: str | None) -> str:
     """Push the local `image` as `reference`, signed by the GPG key `sign_by` if given;
     return the digest of the manifest the registry now holds."""

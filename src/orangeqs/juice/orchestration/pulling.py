@@ -18,7 +18,7 @@ from orangeqs.juice.environments.rendering import RenderedEnvironment
 from orangeqs.juice.environments.units import DIGEST_LABEL
 from orangeqs.juice.host.images import tag
 from orangeqs.juice.host.podman import PodmanError
-from orangeqs.juice.host.registry import RegistryError, pull
+from orangeqs.juice.host.registry import RegistryError, forget, pull
 from orangeqs.juice.orchestration.building import BuildResult, Outcome, retry_command
 from orangeqs.juice.orchestration.generations import target_of
 from orangeqs.juice.orchestration.remote import (
@@ -64,6 +64,7 @@ def pull_missing(
             pulled = pull(podman, remote.identity_reference)
             if pulled.labels.get(DIGEST_LABEL) != target.digest:
                 # Never run an image as this identity unless it was built from it.
+                forget(podman, remote.identity_reference)
                 raise RegistryError(
                     f"the registry's image carries digest "
                     f"{pulled.labels.get(DIGEST_LABEL) or 'none'}, not {target.digest}"
