@@ -1,9 +1,10 @@
 """apt install on a booted lab host that pulls its images from a registry.
 
-A build host (booted Debian 12, systemd) installs orangeqs-juice, whose maintainer
-script builds every environment through the build units, and pushes them
-(`juice env push --all`) to a real docker-registry on 127.0.0.1 (TLS with a test CA,
-which each host trusts through its own /etc/containers/certs.d). A second booted host,
+Per release (Debian 12 and 13, each with its own build): a build host (booted,
+systemd) installs orangeqs-juice, whose maintainer script builds every environment
+through the build units, and pushes them (`juice env push --all`) to a real
+docker-registry on 127.0.0.1 (TLS with a test CA, which each host trusts through its
+own /etc/containers/certs.d). A second booted host,
 configured with `[images] source = "pull"` before the install, then installs the same
 package: its maintainer script pulls every image and the journal records no build.
 With the registry unreachable, the package still configures and names what is missing.
@@ -13,8 +14,10 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from support.lab import (
@@ -37,10 +40,13 @@ from support.repos import PublishedRepository, served_repository
 
 from orangeqs.juice.environments.units import DIGEST_LABEL
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "packaging"))
+
+from juice_packaging.targets import TARGETS, Target
+
 pytestmark = pytest.mark.system
 
 V1 = "1.0.0"
-TARGET, SUITE = "debian12", "bookworm"
 REGISTRY_DROP_IN = f"{DROP_IN_DIR}/30-registry.toml"
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -50,15 +56,19 @@ class Site:
     registry: Registry
     repo: PublishedRepository
     release: BuiltPackages
+    target: Target
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    release = build_packages(V1, target=TARGET)
+@pytest.fixture(scope="module", params=list(TARGETS))
+def site(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
+    target = TARGETS[str(request.param)]
+    release = build_packages(V1, target=target.name)
     work = tmp_path_factory.mktemp("apt-pull")
     with running_registry(work / "registry") as registry, served_repository(work) as repo:
         repo.publish(release)
-        yield Site(registry, repo, release)
+        yield Site(registry, repo, release, target)
 
 
 def apt(host: BootedHost, *args: str) -> str:
@@ -74,7 +84,7 @@ def prepare(host: BootedHost, site: Site, registry: str, source: str) -> None:
         site.repo.client_file("orangeqs-juice.gpg"), "/etc/apt/keyrings/orangeqs-juice.gpg"
     )
     host.copy_in(
-        site.repo.client_file(f"orangeqs-juice-{SUITE}.sources"),
+        site.repo.client_file(f"orangeqs-juice-{site.target.suite}.sources"),
         "/etc/apt/sources.list.d/orangeqs-juice.sources",
     )
     host.copy_in(site.registry.ca.ca_cert, str(CERTS_D / site.registry.address / "ca.crt"))
@@ -88,7 +98,8 @@ def configure(host: BootedHost, registry: str, source: str) -> None:
 def test_apt_install_in_pull_mode_pulls_every_image_and_builds_none(site: Site) -> None:
     names = shipped_environments()
     prefix = f"{site.registry.address}/juice"
-    with BootedHost("juice-registry-build", suite=SUITE) as build_host:
+    suite, number = site.target.suite, site.target.version_id
+    with BootedHost(f"juice-registry-build-{number}", suite=suite) as build_host:
         prepare(build_host, site, prefix, "build")
         apt(build_host, "update")
         apt(build_host, "install", PACKAGE)
@@ -98,7 +109,7 @@ def test_apt_install_in_pull_mode_pulls_every_image_and_builds_none(site: Site) 
         assert push.returncode == 0, push.stdout + push.stderr
         digests = {row["name"]: row["manifest_digest"] for row in json.loads(push.stdout)}
 
-    with BootedHost("juice-registry-lab", suite=SUITE) as lab_host:
+    with BootedHost(f"juice-registry-lab-{number}", suite=suite) as lab_host:
         prepare(lab_host, site, prefix, "pull")
         cursor = journal_cursor(lab_host)
         apt(lab_host, "update")

@@ -501,8 +501,9 @@ def env_gc(paths: HostPaths, keep: int | None, as_json: bool) -> None:
 @click.option(
     "--sign-by",
     metavar="KEY",
-    help="Sign each image with this GPG key (fingerprint or e-mail; podman push "
-    "--sign-by): lab hosts whose policy.json requires it refuse anything else.",
+    help="Sign each image's identity tag (what lab hosts pull) with this GPG key "
+    "(fingerprint or e-mail; podman push --sign-by): lab hosts whose policy.json "
+    "requires it refuse anything else.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Progress on stderr; the results as JSON.")
 @click.pass_obj
