@@ -315,6 +315,7 @@ def test_pull_or_build_builds_only_what_the_registry_lacks(
     assert lab.podman_builds() == 1, lab.log.read_text()
     assert f"{world.prefix(PARTIAL)}/juice-plain:id-" in result.stderr
     assert "is not in the registry; building it here" in result.stderr
+    assert "2 of 2 environment image(s) built or pulled" in result.stderr
     ids = lab.image_ids()
     assert ids["singleuser"] == world.pushed_ids["singleuser"]
     assert ids["plain"] is not None

@@ -9,7 +9,7 @@ from orangeqs.juice.orchestration.generations import Target
 from orangeqs.juice.orchestration.remote import (
     PullFailure,
     Source,
-    builds_after_failure,
+    builds_when_not_pulled,
     classify_pull_error,
     pulled_from,
     remote_target,
@@ -40,16 +40,15 @@ def test_the_registry_holds_the_same_two_tags_below_its_prefix() -> None:
 
 
 @pytest.mark.parametrize(
-    ("source", "pulls", "builds_when_not_pulled"),
+    ("source", "pulls", "builds_after_a_failed_pull"),
     [(Source.BUILD, False, True), (Source.PULL, True, False), (Source.PULL_OR_BUILD, True, True)],
 )
 def test_which_sources_pull_and_which_build_what_they_could_not_pull(
-    source: Source, pulls: bool, builds_when_not_pulled: bool
+    source: Source, pulls: bool, builds_after_a_failed_pull: bool
 ) -> None:
     assert should_pull(source) is pulls
     if pulls:
-        for failure in PullFailure:
-            assert builds_after_failure(source, failure) is builds_when_not_pulled
+        assert builds_when_not_pulled(source) is builds_after_a_failed_pull
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,7 @@ from orangeqs.juice.orchestration.generations import target_of
 from orangeqs.juice.orchestration.remote import (
     PullFailure,
     Source,
-    builds_after_failure,
+    builds_when_not_pulled,
     classify_pull_error,
     remote_target,
 )
@@ -76,7 +76,7 @@ def pull_missing(
             reason = f"{remote.identity_reference}: {error}"
             if failure is PullFailure.NOT_FOUND:
                 reason = f"{remote.identity_reference} is not in the registry"
-            building = builds_after_failure(source, failure)
+            building = builds_when_not_pulled(source)
             reporter.not_pulled(target.environment, reason, building)
             if building:
                 step.to_build.append(environment)

@@ -70,11 +70,11 @@ class PullFailure(str, Enum):
     REFUSED = "refused"
 
 
-def builds_after_failure(source: Source, failure: PullFailure) -> bool:
+def builds_when_not_pulled(source: Source) -> bool:
     """`pull-or-build` builds what it could not pull; `pull` never builds.
 
-    A refused pull (registry down, no credentials, a signature the policy rejects) also
-    builds in `pull-or-build`: the local build uses only this host's own inputs.
+    Whatever the failure: a refused pull (registry down, no credentials, a signature the
+    policy rejects) also builds in `pull-or-build`, from this host's own inputs only.
     """
     return source is Source.PULL_OR_BUILD
 
