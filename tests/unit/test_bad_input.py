@@ -376,6 +376,42 @@ BASE = '[environments.default]\nbase_image = "debian:12"\n'
             "did you mean 'user_id'?",
             id="mistyped data_folder key",
         ),
+        pytest.param(
+            BASE + "[images]\nregistry = 'https://registry.lab.example/juice'\n",
+            "images.registry",
+            "not a registry and repository prefix",
+            id="registry with a scheme",
+        ),
+        pytest.param(
+            BASE + "[images]\nregistry = 'juice/lab'\n",
+            "images.registry",
+            "a host name with a '.' or a port",
+            id="registry without a host",
+        ),
+        pytest.param(
+            BASE + "[images]\nregistry = 'registry.lab.example/juice:1.0'\n",
+            "images.registry",
+            "no tag",
+            id="registry with a tag",
+        ),
+        pytest.param(
+            BASE + "[images]\nregistry = 'registry.lab.example/juice'\nsource = 'pul'\n",
+            "images.source",
+            "'build', 'pull' or 'pull-or-build'",
+            id="unknown image source",
+        ),
+        pytest.param(
+            BASE + "[images]\nsource = 'pull'\n",
+            "images",
+            "source = 'pull' pulls images, but no registry is set",
+            id="pull without a registry",
+        ),
+        pytest.param(
+            BASE + "[images]\nregistri = 'registry.lab.example/juice'\n",
+            "images.registri",
+            "did you mean 'registry'?",
+            id="mistyped images key",
+        ),
     ],
 )
 def test_bad_config_is_refused_with_file_key_and_reason(

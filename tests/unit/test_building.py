@@ -332,3 +332,31 @@ def test_concurrent_builds_serialize_on_the_lock(
     # The second waited for the first's image, and so needs no build of its own.
     assert builds(fake_podman) == ["singleuser"]
     assert "singleuser: up to date" in second.stdout
+
+
+def test_push_without_a_registry_is_bad_input(host: JuiceHost, fake_podman: Path) -> None:
+    path = host.write_config(MINIMAL)
+
+    result = host.run("env", "push", "--all")
+
+    assert result.exit_code == 2, result.output
+    assert f"no registry to push to: set [images] registry = 'HOST[:PORT]/PATH' in {path}" in (
+        result.stderr
+    )
+    assert calls(fake_podman) == []
+
+
+def test_push_of_an_environment_not_built_names_the_build_to_run(
+    host: JuiceHost, fake_podman: Path
+) -> None:
+    host.write_config(MINIMAL + "[images]\nregistry = 'registry.lab.example:5000/juice'\n")
+
+    result = host.run("env", "push", "singleuser", "--json")
+
+    assert result.exit_code == 1, result.output
+    (row,) = json.loads(result.stdout)
+    assert row["pushed"] is False
+    assert "run 'juice env build singleuser' first" in row["detail"]
+    assert row["references"][0].startswith("registry.lab.example:5000/juice/juice-singleuser:id-")
+    assert "singleuser: not pushed: no image built from the files rendered now" in result.stderr
+    assert not [call for call in calls(fake_podman) if call[0] == "push"]

@@ -340,7 +340,9 @@ def env_build(
     An environment whose image was built from exactly the files rendered now (same
     configuration, same core wheel) is not built again: it is `up to date`, or `reused`
     when services named another image. Other environments are built; builds run to
-    their end even when one fails. Afterwards juice removes the images beyond the last
+    their end even when one fails. With [images] source = "pull" they are pulled from
+    [images] registry instead ("pull-or-build": built when not pulled; see
+    docs/registry.md). Afterwards juice removes the images beyond the last
     [images] keep core versions (default 2), never one a container uses.
     Logs: `journalctl -u juice-<name>-build.service`, or /var/log/juice/build-<name>.log
     without systemd. Exit status 1 when any build failed.
@@ -378,10 +380,15 @@ def env_status(paths: HostPaths, names: tuple[str, ...], as_json: bool, check: b
         click.echo(_to_json(found))
     else:
         rows = [
-            {"name": status.name, "image": status.image, "state": status.state.value}
+            {
+                "name": status.name,
+                "image": status.image,
+                "state": status.state.value,
+                "from": _origin(status.pulled_from, status.serving_digest is not None),
+            }
             for status in found
         ]
-        _table(rows, ["name", "image", "state"])
+        _table(rows, ["name", "image", "state", "from"])
     if check and any(status.state is not ImageState.UP_TO_DATE for status in found):
         sys.exit(EXIT_FAILED)
 
@@ -392,7 +399,8 @@ def env_status(paths: HostPaths, names: tuple[str, ...], as_json: bool, check: b
 @click.pass_obj
 def env_history(paths: HostPaths, names: tuple[str, ...], as_json: bool) -> None:
     """Each environment's kept images (generations), newest first: core version,
-    identity digest, when built, size, and which one its services run."""
+    identity digest, when built, size, which one its services run, and where it came
+    from (built here, or pulled from a registry: repository@manifest digest)."""
     from orangeqs.juice.orchestration.generation_commands import history
 
     with _errors():
@@ -420,10 +428,11 @@ def env_history(paths: HostPaths, names: tuple[str, ...], as_json: bool) -> None
                 )
                 if flag
             ),
+            "from": _origin(entry.pulled_from, True),
         }
         for entry in entries
     ]
-    _table(rows, ["name", "core", "digest", "built", "size", "use"])
+    _table(rows, ["name", "core", "digest", "built", "size", "use", "from"])
 
 
 @env.command("rollback")
@@ -491,6 +500,62 @@ def env_gc(paths: HostPaths, keep: int | None, as_json: bool) -> None:
     click.echo(f"removed {len(removed)} image(s)")
 
 
+@env.command("push")
+@click.argument("names", nargs=-1, shell_complete=_complete_environment_names)
+@click.option("--all", "push_all", is_flag=True, help="Every environment.")
+@click.option(
+    "--sign-by",
+    metavar="KEY",
+    help="Sign each image's identity tag (what lab hosts pull) with this GPG key "
+    "(fingerprint or e-mail; podman push --sign-by): lab hosts whose policy.json "
+    "requires it refuse anything else.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Progress on stderr; the results as JSON.")
+@click.pass_obj
+def env_push(
+    paths: HostPaths, names: tuple[str, ...], push_all: bool, sign_by: str | None, as_json: bool
+) -> None:
+    """Push the images of NAMES (or --all) to [images] registry, for lab hosts to pull.
+
+    Each environment's image built from the files rendered now goes up as
+    REGISTRY/juice-<name>:id-<digest> (what a host with the same configuration and core
+    version pulls in [images] source = "pull" or "pull-or-build") and
+    REGISTRY/juice-<name>:<core version>. Credentials, TLS and signature storage are
+    podman's own configuration (podman login, /etc/containers/certs.d, registries.d);
+    see docs/registry.md. Exit status 2 without a registry configured, 1 when an
+    image is not built or a push failed.
+    """
+    if bool(names) == push_all:
+        raise click.UsageError("give environment names or --all")
+    from orangeqs.juice.orchestration.pushing import NoRegistryError, push_images
+
+    def say_pushing(name: str, reference: str) -> None:
+        click.echo(f"juice: pushing {name} to {reference} ...", err=as_json)
+
+    with _errors():
+        try:
+            results = push_images(
+                paths, list(names), sign_by, lambda: _say_waiting(paths), say_pushing
+            )
+        except NoRegistryError as error:
+            _fail(str(error), EXIT_BAD_INPUT)
+    if as_json:
+        click.echo(_to_json(results))
+    else:
+        for result in results:
+            if result.pushed:
+                signed = f", signed by {result.signed_by}" if result.signed_by else ""
+                click.echo(f"{result.name}: pushed {result.manifest_digest}{signed}")
+            else:
+                click.echo(f"{result.name}: not pushed: {result.detail}")
+    failed = [result for result in results if not result.pushed]
+    for result in failed:
+        if as_json:
+            _warn(f"{result.name}: not pushed: {result.detail}")
+    if failed:
+        sys.exit(EXIT_FAILED)
+
+
 @main.group()
 def config() -> None:
     """Check and show the orchestration configuration."""
@@ -545,6 +610,16 @@ def config_show(paths: HostPaths, as_json: bool) -> None:
         return
     click.echo("# Resolved from: " + ", ".join(str(path) for path in loaded.files))
     click.echo(tomli_w.dumps(data), nl=False)
+
+
+def _origin(pulled_from: str | None, exists: bool) -> str:
+    """Where an image came from, short: the digest's first 12 hex digits."""
+    if not exists:
+        return "-"
+    if pulled_from is None:
+        return "built here"
+    repository, _, digest = pulled_from.partition("@sha256:")
+    return f"pulled {repository}@sha256:{digest[:12]}" if digest else f"pulled {repository}"
 
 
 def _say_waiting(paths: HostPaths) -> None:

@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.status import Status
 
 from orangeqs.juice.host.images import ImageRecord
@@ -45,7 +46,7 @@ class ConsoleReporter:
                 self._console.print(
                     f"juice: {result.name}: reused {result.image} (its image exists: no build)"
                 )
-            else:
+            elif result.outcome is Outcome.UP_TO_DATE:
                 self._console.print(f"juice: {result.name}: up to date ({result.image})")
         if not names:
             self._console.print("juice: nothing to build")
@@ -64,9 +65,10 @@ class ConsoleReporter:
             self._running.remove(result.name)
             self._done += 1
             if result.succeeded:
+                shared = f" ({escape(result.detail)})" if result.detail else ""
                 self._console.print(
-                    f"juice: [green]built[/green] {result.name} in {result.seconds:.0f}s; "
-                    f"log: {result.log}"
+                    f"juice: [green]built[/green] {result.name} in {result.seconds:.0f}s"
+                    f"{shared}; log: {result.log}"
                 )
             else:
                 self._console.print(
@@ -84,6 +86,22 @@ class ConsoleReporter:
                 f"(core {image.core_version or 'unknown'}, {image.image_id[:12]})"
             )
 
+    def pulling(self, name: str, reference: str) -> None:
+        self._console.print(f"juice: pulling {name} from {reference} ...", markup=False)
+
+    def pulled(self, result: BuildResult) -> None:
+        if result.succeeded:
+            self._console.print(
+                f"juice: [green]pulled[/green] {result.name} in {result.seconds:.0f}s "
+                f"({result.pulled_from}; no build)"
+            )
+        else:
+            self._console.print(f"juice: [red]FAILED[/red] {result.name}: not pulled")
+
+    def not_pulled(self, name: str, reason: str, building: bool) -> None:
+        then = "building it here" if building else "not building it ([images] source = pull)"
+        self._console.print(f"juice: {name}: could not pull {reason}; {then}", markup=False)
+
     def _refresh(self) -> None:
         if self._status:
             running = ", ".join(self._running)
@@ -97,17 +115,21 @@ def summarize(report: BuildReport, console: Console) -> bool:
     if not results:
         return True
     built = len(results) - len(failed)
-    console.print(f"juice: {built} of {len(results)} environment image(s) built")
+    pulls = any(result.pulled_from for result in results)
+    builds = any(not result.pulled_from for result in results)
+    verb = " or ".join(word for word, flag in (("built", builds), ("pulled", pulls)) if flag)
+    console.print(f"juice: {built} of {len(results)} environment image(s) {verb}")
     for result in failed:
         console.print(f"  [red]✗[/red] {result.name}: {result.detail or 'build failed'}")
-        console.print(f"      log:   {result.log}")
+        if result.log:
+            console.print(f"      log:   {result.log}")
         console.print(f"      retry: {result.retry}")
     if failed:
         _explain_missing(report, [result.name for result in failed], console)
     return not failed
 
 
-_BUILDS = (Outcome.BUILT, Outcome.FAILED)
+_BUILDS = (Outcome.BUILT, Outcome.PULLED, Outcome.FAILED)
 
 
 def _explain_missing(report: BuildReport, names: list[str], console: Console) -> None:

@@ -35,6 +35,8 @@ class ImageRecord:
     created: int  # seconds since the epoch
     size: int  # bytes
     containers: int  # containers (running or not) created from it
+    # The digest of its manifest: from the registry for a pulled image, podman's own else.
+    manifest_digest: str = ""
 
 
 def _run(podman: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -109,6 +111,7 @@ def image_records(podman_json: str) -> list[ImageRecord]:
                 created=int(entry.get("Created") or 0),
                 size=int(entry.get("Size") or 0),
                 containers=int(entry.get("Containers") or 0),
+                manifest_digest=str(entry.get("Digest") or ""),
             )
     return list(records.values())
 

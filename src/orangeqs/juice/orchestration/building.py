@@ -29,6 +29,7 @@ from orangeqs.juice.orchestration.generations import (
     with_identity,
 )
 from orangeqs.juice.orchestration.planning import make_plan
+from orangeqs.juice.orchestration.remote import Source, should_pull
 from orangeqs.juice.orchestration.writing import write_plan
 from orangeqs.juice.paths import HostPaths
 
@@ -68,6 +69,7 @@ class Outcome(str, Enum):
     FAILED = "failed"
     UP_TO_DATE = "up to date"  # its image exists and services name it: no podman build
     REUSED = "reused"  # its image existed: services name it again, no podman build
+    PULLED = "pulled"  # from [images] registry (orchestration/pulling.py), no podman build
 
 
 @dataclass(frozen=True)
@@ -84,10 +86,13 @@ class BuildResult:
     retry: str
     detail: str
     seconds: float
+    # The registry image it was pulled from (repository@manifest digest), or whose pull
+    # failed (its tag); "" when no pull was tried.
+    pulled_from: str = ""
 
     @property
     def succeeded(self) -> bool:
-        """True unless a build ran and failed."""
+        """True unless a build (or pull) ran and failed."""
         return self.outcome is not Outcome.FAILED
 
 
@@ -118,6 +123,9 @@ class BuildReporter(Protocol):
     def started(self, name: str) -> None: ...
     def finished(self, result: BuildResult) -> None: ...
     def removed_image(self, image: ImageRecord) -> None: ...
+    def pulling(self, name: str, reference: str) -> None: ...
+    def pulled(self, result: BuildResult) -> None: ...
+    def not_pulled(self, name: str, reason: str, building: bool) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -179,6 +187,24 @@ def build(paths: HostPaths, request: BuildRequest, reporter: BuildReporter) -> B
                 _name_image(tools, existing.image_id, target)
             outcome = Outcome.REUSED if action is Action.REUSE else Outcome.UP_TO_DATE
             kept.append(_without_build(environment, target, outcome))
+        images_settings = plan.loaded.settings.images
+        if images_settings.registry and should_pull(Source(images_settings.source)):
+            # Here, not at the top: pulling.py builds on this module's result types.
+            from orangeqs.juice.orchestration.pulling import pull_missing
+
+            step = pull_missing(
+                tools.podman, images_settings.registry, Source(images_settings.source),
+                targets, reporter,
+            )  # fmt: skip
+            kept, targets = kept + step.results, step.to_build
+            # One not in the registry under its own name, whose identity was pulled for
+            # an environment of the same configuration, gets that image: no build.
+            pulled = {result.digest: result for result in step.results if result.succeeded}
+            for environment in [env for env in targets if env.digest in pulled]:
+                targets.remove(environment)
+                shared = _share_image(tools, environment, pulled[environment.digest])
+                reporter.pulled(shared)
+                kept.append(shared)
         reporter.planned([env.spec.name for env in targets], kept)
         run_one = _systemd_build if mode is Mode.SYSTEMD else _direct_build
 
@@ -251,13 +277,13 @@ def _name_image(tools: Tools, image: str, target: Target) -> None:
 def _share_image(
     tools: Tools, environment: RenderedEnvironment, builder: BuildResult
 ) -> BuildResult:
-    """The result of an environment whose image `builder`'s build made (the same
-    configuration, the same identity): its names on that image, no build of its own."""
+    """The result of an environment whose image `builder`'s build (or pull) made (the
+    same configuration, the same identity): its names on that image, no build of its own."""
     target = target_of(environment)
     name = environment.spec.name
-    outcome, detail = Outcome.BUILT, f"the image built for {builder.name}"
+    outcome, detail = builder.outcome, f"the image {builder.outcome.value} for {builder.name}"
     if not builder.succeeded:
-        outcome, detail = Outcome.FAILED, f"the same image as {builder.name}, whose build failed"
+        outcome, detail = Outcome.FAILED, f"the same image as {builder.name}, which failed"
     else:
         try:
             _name_image(tools, builder.image, target)
@@ -272,6 +298,7 @@ def _share_image(
         retry_command(name),
         detail,
         0.0,
+        pulled_from=builder.pulled_from,
     )
 
 

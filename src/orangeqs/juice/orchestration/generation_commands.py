@@ -15,6 +15,7 @@ from orangeqs.juice.orchestration.generations import (
     target_of,
 )
 from orangeqs.juice.orchestration.planning import make_plan
+from orangeqs.juice.orchestration.remote import pulled_from
 from orangeqs.juice.paths import HostPaths
 
 
@@ -34,6 +35,8 @@ class GenerationEntry:
     # Built from the files rendered now.
     current: bool
     containers: int
+    # <registry repository>@<manifest digest> when it was pulled; None: built here.
+    pulled_from: str | None = None
 
 
 def history(paths: HostPaths, names: list[str]) -> list[GenerationEntry]:
@@ -56,6 +59,7 @@ def history(paths: HostPaths, names: list[str]) -> list[GenerationEntry]:
                     in_use=target.version_reference in image.references,
                     current=image.digest == target.digest,
                     containers=image.containers,
+                    pulled_from=pulled_from(image),
                 )
             )
     return entries

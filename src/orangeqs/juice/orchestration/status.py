@@ -40,6 +40,9 @@ class EnvironmentStatus:
     # The identity of the image `image` names now (None when there is none).
     serving_digest: str | None
     serving_core_version: str | None
+    # Where the image `image` names came from: <registry repository>@<manifest digest>
+    # when it was pulled, None when it was built here (or there is none).
+    pulled_from: str | None = None
 
 
 def survey(
@@ -65,6 +68,7 @@ def environment_status(
 ) -> EnvironmentStatus:
     """Compare the images podman has (None: podman is missing) with the rendered identity."""
     from orangeqs.juice.orchestration.generations import holding, own_identity, target_of
+    from orangeqs.juice.orchestration.remote import pulled_from
 
     target = target_of(environment)
     serving = holding(images or [], target.version_reference)
@@ -78,6 +82,7 @@ def environment_status(
             rendered_digest=target.digest,
             serving_digest=serving.digest if serving else None,
             serving_core_version=serving.core_version if serving else None,
+            pulled_from=pulled_from(serving) if serving else None,
         )
 
     if images is None:

@@ -48,6 +48,7 @@ from orangeqs.juice.settings.types import (
     Name,
     Port,
     PythonVersion,
+    RegistryPrefix,
     ServiceEntrypoint,
     SingleLine,
     SystemPackage,
@@ -419,12 +420,30 @@ class DataFolderSettings(SharedSection):
 DEFAULT_KEEP_GENERATIONS = 2
 
 
+# Where `juice env build` gets an image it does not have: "build" it here, "pull" it
+# from [images] registry (never build), or "pull-or-build" (build what the registry lacks).
+ImageSource = Literal["build", "pull", "pull-or-build"]
+
+
 class ImagesSettings(StrictModel):
-    """``[images]``: how juice keeps environment images."""
+    """``[images]``: how juice keeps environment images, and where it gets them."""
 
     # The images of the last `keep` core versions stay: installing the previous
     # package again then needs no build.
     keep: int = Field(DEFAULT_KEEP_GENERATIONS, ge=1, le=100)
+    # Repository prefix `juice env push` pushes to and the pull modes pull from.
+    registry: RegistryPrefix | None = None
+    source: ImageSource = "build"
+
+    @model_validator(mode="after")
+    def _pull_needs_a_registry(self) -> ImagesSettings:
+        if self.source != "build" and self.registry is None:
+            raise PydanticCustomError(
+                "registry_missing",
+                f"source = {self.source!r} pulls images, but no registry is set: add "
+                "registry = 'HOST[:PORT]/PATH' to [images]",
+            )
+        return self
 
 
 class OrchestrationSettings(SharedSection):

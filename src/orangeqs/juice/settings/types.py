@@ -69,6 +69,20 @@ ImageReference = Annotated[
     ),
 ]
 
+# Where environment images are pushed and pulled: a registry host with a '.' or a port
+# (so podman never reads it as a repository, and never as juice's own localhost/ names)
+# and an optional repository path, without a tag; juice appends /juice-<name>:<tag>.
+_REGISTRY_HOST = r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::[0-9]{1,5})?"
+RegistryPrefix = Annotated[
+    str,
+    _matching(
+        rf"(?=[^/]*[.:]){_REGISTRY_HOST}(?:/{_IMAGE_COMPONENT})*",
+        "a registry and repository prefix such as 'registry.lab.example:5000/juice' "
+        "(a host name with a '.' or a port, then lowercase path components; no scheme, "
+        "no tag, no trailing '/')",
+    ),
+]
+
 PythonVersion = Annotated[
     str,
     _matching(r"3\.[0-9]{1,2}(?:\.[0-9]{1,3})?", "a Python version such as '3.12' or '3.12.4'"),

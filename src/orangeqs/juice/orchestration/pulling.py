@@ -1,0 +1,108 @@
+"""The pull step of `juice env build` in `[images] source = "pull"` or `"pull-or-build"`.
+
+For each environment that has no image of its identity, pull
+`<registry>/juice-<name>:id-<digest>`, check that it is that identity, and give it the
+local names a build would have given it (`localhost/juice-<name>:id-<digest>` and
+`:<core version>`): run units, generations, rollback and gc then work unchanged.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from orangeqs.juice.environments.rendering import RenderedEnvironment
+from orangeqs.juice.environments.units import DIGEST_LABEL
+from orangeqs.juice.host.images import tag
+from orangeqs.juice.host.podman import PodmanError
+from orangeqs.juice.host.registry import RegistryError, forget, pull
+from orangeqs.juice.orchestration.building import BuildResult, Outcome, retry_command
+from orangeqs.juice.orchestration.generations import target_of
+from orangeqs.juice.orchestration.remote import (
+    PullFailure,
+    Source,
+    builds_when_not_pulled,
+    classify_pull_error,
+    remote_target,
+)
+
+
+class PullReporter(Protocol):
+    """Progress of the pull step (the build reporter has these too)."""
+
+    def pulling(self, name: str, reference: str) -> None: ...
+    def pulled(self, result: BuildResult) -> None: ...
+    def not_pulled(self, name: str, reason: str, building: bool) -> None: ...
+
+
+@dataclass(frozen=True)
+class PullStep:
+    """What the pull step did: results of pulls (succeeded or failed) and what to build."""
+
+    results: list[BuildResult]
+    to_build: list[RenderedEnvironment]
+
+
+def pull_missing(
+    podman: Path,
+    registry: str,
+    source: Source,
+    environments: Sequence[RenderedEnvironment],
+    reporter: PullReporter,
+) -> PullStep:
+    """Pull each environment's image; in `pull-or-build`, those not pulled are built."""
+    step = PullStep([], [])
+    for environment in environments:
+        target = target_of(environment)
+        remote = remote_target(registry, target)
+        reporter.pulling(target.environment, remote.identity_reference)
+        start = time.monotonic()
+        try:
+            pulled = pull(podman, remote.identity_reference)
+            if pulled.labels.get(DIGEST_LABEL) != target.digest:
+                # Never run an image as this identity unless it was built from it.
+                forget(podman, remote.identity_reference)
+                raise RegistryError(
+                    f"the registry's image carries digest "
+                    f"{pulled.labels.get(DIGEST_LABEL) or 'none'}, not {target.digest}"
+                )
+            tag(podman, pulled.image_id, target.identity_reference, target.version_reference)
+        except (RegistryError, PodmanError) as error:
+            failure = classify_pull_error(str(error))
+            reason = f"{remote.identity_reference}: {error}"
+            if failure is PullFailure.NOT_FOUND:
+                reason = f"{remote.identity_reference} is not in the registry"
+            building = builds_when_not_pulled(source)
+            reporter.not_pulled(target.environment, reason, building)
+            if building:
+                step.to_build.append(environment)
+                continue
+            result = BuildResult(
+                target.environment,
+                Outcome.FAILED,
+                target.version_reference,
+                target.digest,
+                "",
+                retry_command(target.environment),
+                f"could not pull {reason}",
+                time.monotonic() - start,
+                pulled_from=remote.identity_reference,
+            )
+        else:
+            result = BuildResult(
+                target.environment,
+                Outcome.PULLED,
+                target.version_reference,
+                target.digest,
+                "",
+                retry_command(target.environment),
+                "",
+                time.monotonic() - start,
+                pulled_from=f"{remote.repository}@{pulled.manifest_digest}",
+            )
+        reporter.pulled(result)
+        step.results.append(result)
+    return step
