@@ -43,17 +43,30 @@ SWAPPED = "swapped"
 
 
 def config(base_image: str, registry: str, source: str) -> str:
-    environment = textwrap.dedent(
-        f"""
-        [environments.default]
-        type = "uv"
-        base_image = "{base_image}"
-        python_source = "system"
-        [environments.default.build]
-        """
-    )
+    """singleuser on the default environment; plain on one of its own, which differs by a
+    variable (environments of one configuration share one image: these must not)."""
+
+    def environment(section: str, extra: str = "") -> str:
+        return (
+            textwrap.dedent(
+                f"""
+                [{section}]
+                type = "uv"
+                base_image = "{base_image}"
+                python_source = "system"
+                {extra}
+                [{section}.build]
+                """
+            )
+            + BUILD_SETTINGS
+        )
+
     images = f'\n[images]\nregistry = "{registry}"\nsource = "{source}"\n'
-    return environment + BUILD_SETTINGS + "\n[services.plain]\n" + images
+    return (
+        environment("environments.default")
+        + environment("services.plain.environment", 'container.environment = { ROLE = "plain" }')
+        + images
+    )
 
 
 @dataclass
