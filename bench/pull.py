@@ -37,6 +37,7 @@ from support.podman import (  # noqa: E402
     CONTAINERS_CONF,
     ensure_base_image,
     podman_env,
+    remove_private_store,
 )
 from support.registry import running_registry  # noqa: E402
 
@@ -112,10 +113,7 @@ class Host:
         return int(result.stdout.split()[0]) if result.returncode == 0 else 0
 
     def remove_store(self) -> None:
-        subprocess.run(["podman", "system", "reset", "--force"], check=False,
-                       capture_output=True,
-                       env={**os.environ, "CONTAINERS_STORAGE_CONF": str(self.storage_conf),
-                            "CONTAINERS_CONF": CONTAINERS_CONF})  # fmt: skip
+        remove_private_store(self.storage_conf, self.storage_conf.parent / "graph")
 
 
 def core_wheel(work: Path) -> Path:

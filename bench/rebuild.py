@@ -41,6 +41,7 @@ from support.podman import (  # noqa: E402
     CONTAINERS_CONF,
     ensure_base_image,
     podman_env,
+    remove_private_store,
 )
 
 V2 = "99.0.0"
@@ -218,10 +219,7 @@ def remove_work(work: Path) -> None:
     for name in ("one", "lab"):
         conf = work / name / "store/storage.conf"
         if conf.exists():
-            subprocess.run(["podman", "system", "reset", "--force"], check=False,
-                           capture_output=True,
-                           env={**os.environ, "CONTAINERS_STORAGE_CONF": str(conf),
-                                "CONTAINERS_CONF": CONTAINERS_CONF})  # fmt: skip
+            remove_private_store(conf, conf.parent / "graph")
     shutil.rmtree(work, ignore_errors=True)
 
 

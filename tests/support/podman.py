@@ -7,6 +7,7 @@ debootstrapped root (`podman import`).
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -90,3 +91,19 @@ def ensure_base_image(tag: str = BASE_IMAGE) -> str:
                 tag,
             )  # fmt: skip
     return tag
+
+
+def remove_private_store(storage_conf: Path, graph: Path) -> None:
+    """Remove the images of a private store and its directories (overlay mounts too).
+
+    Never `podman system reset`: besides the store it removes podman's run-time
+    directory that every podman on the host shares (/run/libpod), and a podman running
+    beside it then fails ("creating runtime status file: ... /run/libpod/alive").
+    """
+    env = {**os.environ, "CONTAINERS_CONF": CONTAINERS_CONF,
+           "CONTAINERS_STORAGE_CONF": str(storage_conf)}  # fmt: skip
+    subprocess.run(["podman", "rmi", "--all", "--force"], env=env, capture_output=True,
+                   check=False)  # fmt: skip
+    for mount in (graph / "overlay", graph):
+        subprocess.run(["umount", "--lazy", str(mount)], capture_output=True, check=False)
+    shutil.rmtree(graph, ignore_errors=True)

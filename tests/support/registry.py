@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from support.http import serve_directory
-from support.podman import CONTAINERS_CONF
+from support.podman import CONTAINERS_CONF, remove_private_store
 from support.roots import run
 
 # Where podman (as root) looks for a registry's CA: one directory per HOST:PORT.
@@ -306,10 +306,7 @@ class ClientConfig:
 
     def remove_store(self) -> None:
         """Remove this host's images and podman store (its overlay mount included)."""
-        self.podman("rmi", "--all", "--force", check=False)
-        graph = self.storage_conf.parent / "store/graph"
-        for mount in (graph / "overlay", graph):
-            subprocess.run(["umount", "--lazy", str(mount)], capture_output=True, check=False)
+        remove_private_store(self.storage_conf, self.storage_conf.parent / "store/graph")
         shutil.rmtree(self.storage_conf.parent / "store", ignore_errors=True)
 
     def podman(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
