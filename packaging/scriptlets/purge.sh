@@ -2,7 +2,8 @@
 # even when an earlier one failed; what could not be removed is named at the end, and
 # the package manager still finishes. Kept: directories in @ENVS_DIR@ without juice's
 # stamp file @STAMP@, units without juice's marker, an administrator's other files in
-# @CONFIG_DIR@, the contents of @SHARED_DIR@.
+# @CONFIG_DIR@, the contents of @SHARED_DIR@, anything but juice's lock files in
+# @LOCKS_DIR@ (e.g. an administrator's version control there).
 purge_failed=""
 
 purge_remove() {
@@ -50,6 +51,15 @@ purge_generated() {
     if [ "$removed_unit" = yes ] && [ -d /run/systemd/system ]; then
         systemctl daemon-reload || warn "warning: systemctl daemon-reload failed"
     fi
+    # The environments' locks: juice's own files, then their folders if nothing else is there.
+    for lock_dir in @LOCKS_DIR@/*; do
+        [ -d "$lock_dir" ] && [ ! -L "$lock_dir" ] || continue
+        for name in @LOCK_NAME@ @LOCKED_PYPROJECT_NAME@; do
+            purge_remove "$lock_dir/$name"
+        done
+        purge_rmdir_if_empty "$lock_dir"
+    done
+    [ -L @LOCKS_DIR@ ] || purge_rmdir_if_empty @LOCKS_DIR@
     # The shared folder (user data: only when empty) and those juice made above it; the
     # shared folder of earlier versions.
     for dir in @LOG_DIR@ @SHARED_DIR@ @SHARED_PARENT@ @SHARED_GRANDPARENT@ \

@@ -10,6 +10,18 @@ from rich.status import Status
 
 from orangeqs.juice.host.images import ImageRecord
 from orangeqs.juice.orchestration.building import BuildReport, BuildResult, Mode, Outcome
+from orangeqs.juice.orchestration.locking import LockOutcome, LockResult
+
+
+def lock_lines(result: LockResult) -> list[str]:
+    """What happened to one lock, then one line per changed package."""
+    where = f"{result.name}: lock {result.outcome.value}"
+    if result.outcome is LockOutcome.FAILED:
+        head, *rest = result.detail.splitlines() or [""]
+        return [f"{where} ({result.lock}): {head}", *(f"    {line}" for line in rest)]
+    if result.detail:
+        where += f": {result.detail}"
+    return [f"{where} ({result.lock})", *(f"    {line}" for line in result.diff().lines())]
 
 
 class ConsoleReporter:
@@ -41,6 +53,8 @@ class ConsoleReporter:
     def planned(self, names: list[str], skipped: list[BuildResult]) -> None:
         self._total = len(names)
         for result in skipped:
+            if result.outcome is Outcome.FAILED:
+                continue  # a lock that cannot be used: reported by locked() and at the end
             if result.outcome is Outcome.REUSED:
                 self._console.print(
                     f"juice: {result.name}: reused {result.image} (its image exists: no build)"
@@ -83,6 +97,11 @@ class ConsoleReporter:
                 f"juice: removed a superseded image of {image.environment} "
                 f"(core {image.core_version or 'unknown'}, {image.image_id[:12]})"
             )
+
+    def locked(self, result: LockResult) -> None:
+        with self._lock:
+            for line in lock_lines(result):
+                self._console.print(f"juice: {line}", markup=False)
 
     def _refresh(self) -> None:
         if self._status:

@@ -27,6 +27,7 @@ from orangeqs.juice.orchestration.generations import (
     select_removals,
     target_of,
 )
+from orangeqs.juice.orchestration.locking import LockResult, lock_before_build
 from orangeqs.juice.orchestration.planning import make_plan
 from orangeqs.juice.orchestration.writing import write_plan
 from orangeqs.juice.paths import HostPaths
@@ -117,6 +118,7 @@ class BuildReporter(Protocol):
     def started(self, name: str) -> None: ...
     def finished(self, result: BuildResult) -> None: ...
     def removed_image(self, image: ImageRecord) -> None: ...
+    def locked(self, result: LockResult) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,9 @@ def build(paths: HostPaths, request: BuildRequest, reporter: BuildReporter) -> B
         plan = make_plan(paths, render_tools(), request.names or None)
         tools = require_build_tools()
         mode, reason = choose_mode(request.mode, paths)
+        # Builds install exactly a lock: lock what has none or changed; a lock that
+        # cannot be used fails its environment only (nothing of it is written).
+        plan, lock_failures = lock_before_build(plan, tools.podman, reporter.locked)
         report = write_plan(plan, plan.paths)
         for path in report.removed:
             reporter.removed(path)
@@ -163,7 +168,7 @@ def build(paths: HostPaths, request: BuildRequest, reporter: BuildReporter) -> B
         # A masked build unit is the administrator's word: that environment is not built.
         buildable = [env for env in plan.environments if env.spec.name not in report.masked]
         images = juice_images(tools.podman)
-        kept: list[BuildResult] = []
+        kept = [_lock_failed(environment, detail) for environment, detail in lock_failures]
         targets: list[RenderedEnvironment] = []
         for environment in buildable:
             target = target_of(environment)
@@ -241,6 +246,15 @@ def _without_build(
     return BuildResult(
         name, outcome, target.version_reference, target.digest, "", retry_command(name), "", 0.0
     )
+
+
+def _lock_failed(environment: RenderedEnvironment, detail: str) -> BuildResult:
+    target = target_of(environment)
+    name = environment.spec.name
+    return BuildResult(
+        name, Outcome.FAILED, target.version_reference, target.digest, "", retry_command(name),
+        detail, 0.0,
+    )  # fmt: skip
 
 
 def retry_command(name: str) -> str:

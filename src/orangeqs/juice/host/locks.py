@@ -1,0 +1,144 @@
+"""The environments' locks on the host: reading and saving them, and running uv on them.
+
+A lock folder (HostPaths.lock_dir) is a uv project: the ``pyproject.toml`` the lock was
+made for and its ``uv.lock``, so ``uv export`` and ``uv tree`` work there as anywhere.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from orangeqs.juice.environments.locks import (
+    LOCK_CONTAINERFILE,
+    UV_OUTPUT,
+    UV_STATUS,
+    StoredLock,
+    uv_failure,
+)
+from orangeqs.juice.host.files import FileWrite, host_error, write_all
+from orangeqs.juice.paths import LOCK_NAME, LOCKED_PYPROJECT_NAME
+
+CORE_PACKAGE = "orangeqs-juice-core"
+# A uv export takes milliseconds; this only stops a hung uv from hanging juice.
+_EXPORT_TIMEOUT = 120
+
+
+def read_stored_lock(lock_dir: Path, uv: Path) -> StoredLock:
+    """The lock in `lock_dir`, its pyproject.toml and its export for the third-party layer.
+
+    A lock uv cannot read is returned with its `problem` (no exception): that
+    environment fails to build, the others go on.
+    """
+    lock_file = lock_dir / LOCK_NAME
+    try:
+        lock = lock_file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return StoredLock()
+    except (OSError, UnicodeDecodeError) as error:
+        return StoredLock(lock="", problem=f"cannot read it: {error}")
+    try:
+        pyproject: str | None = (lock_dir / LOCKED_PYPROJECT_NAME).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        pyproject = None  # e.g. only uv.lock was copied from another host: lock again
+    if pyproject is None:
+        return StoredLock(lock, None, None, "")
+    exported, problem = export_third_party(lock_dir, uv)
+    return StoredLock(lock, pyproject, exported, problem)
+
+
+def export_third_party(project: Path, uv: Path) -> tuple[str | None, str]:
+    """``uv export`` of the lock in `project` without orangeqs-juice-core, with hashes.
+
+    Returns (requirements text, "") or (None, uv's reason). --frozen: the lock as it
+    is, no resolution and no network.
+    """
+    argv = [
+        str(uv), "export", "--frozen", "--format", "requirements-txt", "--no-header",
+        "--no-annotate", "--no-emit-project", "--no-emit-package", CORE_PACKAGE,
+        "--directory", str(project),
+    ]  # fmt: skip
+    try:
+        done = subprocess.run(
+            argv, capture_output=True, text=True, check=False, timeout=_EXPORT_TIMEOUT
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return None, f"could not run uv export: {error}"
+    if done.returncode != 0:
+        return None, uv_failure(done.stderr) or f"uv export exited with {done.returncode}"
+    return done.stdout, ""
+
+
+def save_lock(lock_dir: Path, lock: str, pyproject: str) -> None:
+    """Write the lock and the pyproject.toml it was made for, both or neither."""
+    write_all(
+        [
+            FileWrite(lock_dir / LOCK_NAME, lock.encode("utf-8")),
+            FileWrite(lock_dir / LOCKED_PYPROJECT_NAME, pyproject.encode("utf-8")),
+        ],
+        directories=[lock_dir],
+    )
+
+
+@contextmanager
+def work_folder(locks_dir: Path, name: str) -> Iterator[Path]:
+    """A temporary folder below `locks_dir` for one lock run, removed afterwards."""
+    try:
+        locks_dir.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".work", dir=locks_dir))
+    except OSError as error:
+        raise host_error(error, locks_dir) from None
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def prepare_work_folder(folder: Path, pyproject: str, lock: str | None, containerfile: str) -> None:
+    """Put the project and the lock Containerfile into `folder`."""
+    (folder / LOCKED_PYPROJECT_NAME).write_text(pyproject, encoding="utf-8")
+    if lock is not None:
+        (folder / LOCK_NAME).write_text(lock, encoding="utf-8")
+    (folder / LOCK_CONTAINERFILE).write_text(containerfile, encoding="utf-8")
+
+
+def run_lock_build(argv: Sequence[str], podman: Path, folder: Path) -> tuple[str | None, str]:
+    """Run the lock's podman build; return (the lock uv left in `folder`, "") or
+    (None, why not): uv's own message, or podman's when the image steps failed."""
+    iidfile = folder / "image-id"
+    command = [str(podman), *argv[1:2], "--iidfile", str(iidfile), *argv[2:]]
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL
+        )
+    except OSError as error:
+        return None, f"could not run podman: {error}"
+    _remove_image(podman, iidfile)
+    status_file, output_file = folder / UV_STATUS, folder / UV_OUTPUT
+    if done.returncode != 0 or not status_file.is_file():
+        reason = uv_failure(done.stdout + done.stderr)
+        return None, f"podman build of the lock step exited with {done.returncode}: {reason}"
+    output = output_file.read_text(encoding="utf-8", errors="replace")
+    status = status_file.read_text(encoding="utf-8").strip()
+    if status != "0":
+        return None, uv_failure(output) or f"uv lock exited with status {status}"
+    lock_file = folder / LOCK_NAME
+    if not lock_file.is_file():
+        return None, "uv lock left no uv.lock"
+    return lock_file.read_text(encoding="utf-8"), ""
+
+
+def _remove_image(podman: Path, iidfile: Path) -> None:
+    """The lock step's image is of no use once uv ran; its parents are the build cache
+    of the environment's own image, hence --no-prune."""
+    try:
+        image = iidfile.read_text(encoding="utf-8").strip()
+    except OSError:
+        return
+    subprocess.run(
+        [str(podman), "rmi", "--no-prune", image], capture_output=True, check=False, timeout=120
+    )

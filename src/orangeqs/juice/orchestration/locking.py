@@ -1,0 +1,222 @@
+"""`juice env lock`, and the locking `juice env build` does before it builds.
+
+uv resolves inside a build of the environment's own image up to its Python packages
+(host/locks.py): the same base image, system packages, Python, volumes, build
+arguments and podman options as the image build, so the lock sees exactly the network,
+index settings and wheelhouse the build will see (an air-gapped host locks from its
+wheelhouse as it builds from it).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from pathlib import Path
+
+from orangeqs.juice.environments.locks import (
+    Change,
+    LockDiff,
+    LockFormatError,
+    Pin,
+    diff_locks,
+    lock_build_argv,
+    lock_containerfile,
+    lock_needed,
+    uv_lock_arguments,
+)
+from orangeqs.juice.environments.mounts import BUILD_UV
+from orangeqs.juice.environments.rendering import CONTAINERFILE, PYPROJECT, RenderedEnvironment
+from orangeqs.juice.host.files import HostError, exclusive_lock, write_all
+from orangeqs.juice.host.locks import prepare_work_folder, run_lock_build, save_lock, work_folder
+from orangeqs.juice.host.tools import render_tools, require_build_tools
+from orangeqs.juice.orchestration.planning import Plan, make_plan
+from orangeqs.juice.orchestration.writing import juice_directories
+from orangeqs.juice.paths import LOCK_NAME, HostPaths
+
+
+class LockOutcome(str, Enum):
+    """What happened to one environment's lock."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    CURRENT = "current"  # --check: the lock satisfies the configuration
+    STALE = "stale"  # --check: uv would change it
+    MISSING = "missing"  # --check: there is no lock
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class LockResult:
+    """One environment's lock after `juice env lock` (`--json` prints these)."""
+
+    name: str
+    lock: str  # its path
+    outcome: LockOutcome
+    added: list[Pin] = field(default_factory=list)
+    removed: list[Pin] = field(default_factory=list)
+    changed: list[Change] = field(default_factory=list)
+    detail: str = ""
+
+    @property
+    def succeeded(self) -> bool:
+        """False when locking failed, or a check found the lock missing or stale."""
+        return self.outcome not in (LockOutcome.FAILED, LockOutcome.STALE, LockOutcome.MISSING)
+
+    def diff(self) -> LockDiff:
+        """What changed in the lock."""
+        return LockDiff(self.added, self.removed, self.changed)
+
+
+@dataclass(frozen=True)
+class LockRequest:
+    """What `juice env lock` does: for the named environments (no names: all)."""
+
+    names: list[str]
+    upgrade: bool = False
+    upgrade_packages: tuple[str, ...] = ()
+    check: bool = False
+    lock_timeout: float | None = None
+
+
+def lock(
+    paths: HostPaths,
+    request: LockRequest,
+    on_wait: Callable[[], None],
+    on_result: Callable[[LockResult], None],
+) -> list[LockResult]:
+    """Lock (or check) each selected environment, one after the other."""
+    with exclusive_lock(paths.lock_file, on_wait, request.lock_timeout):
+        plan = make_plan(paths, render_tools(), request.names or None)
+        tools = require_build_tools()
+        arguments = uv_lock_arguments(request.upgrade, request.upgrade_packages, request.check)
+        results = []
+        for environment in plan.environments:
+            name = environment.spec.name
+            lock_path = plan.paths.lock_dir(name) / LOCK_NAME
+            stored = plan.locks[name]
+            if request.check and stored.lock is None:
+                result = LockResult(name, str(lock_path), LockOutcome.MISSING, detail="no lock")
+            elif request.check:
+                result = _check(environment, plan, tools.podman, arguments)
+            else:
+                result = resolve(environment, plan, tools.podman, arguments)
+            on_result(result)
+            results.append(result)
+        return results
+
+
+def _check(
+    environment: RenderedEnvironment, plan: Plan, podman: Path, arguments: list[str]
+) -> LockResult:
+    name = environment.spec.name
+    lock_path = plan.paths.lock_dir(name) / LOCK_NAME
+    stored = plan.locks[name]
+    if stored.problem:
+        return LockResult(name, str(lock_path), LockOutcome.STALE, detail=stored.problem)
+    _, reason = _run_uv_lock(environment, plan, podman, arguments, stored.lock)
+    if reason:
+        return LockResult(name, str(lock_path), LockOutcome.STALE, detail=reason)
+    return LockResult(name, str(lock_path), LockOutcome.CURRENT)
+
+
+def resolve(
+    environment: RenderedEnvironment, plan: Plan, podman: Path, arguments: list[str]
+) -> LockResult:
+    """Run uv lock for one environment (keeping the pins of its lock unless `arguments`
+    ask for upgrades), save the new lock, and say what changed."""
+    name = environment.spec.name
+    lock_dir = plan.paths.lock_dir(name)
+    lock_path = lock_dir / LOCK_NAME
+    stored = plan.locks[name]
+    if stored.problem:
+        return _failed(name, lock_path, stored.problem)
+    new, reason = _run_uv_lock(environment, plan, podman, arguments, stored.lock)
+    if new is None:
+        return _failed(name, lock_path, reason)
+    try:
+        diff = diff_locks(stored.lock, new)
+    except LockFormatError as error:
+        return _failed(name, lock_path, str(error))
+    pyproject = environment.files[PYPROJECT]
+    if stored.lock != new or stored.pyproject != pyproject:
+        try:
+            save_lock(lock_dir, new, pyproject)
+        except HostError as error:
+            return _failed(name, lock_path, str(error))
+    outcome = LockOutcome.UPDATED if stored.lock != new else LockOutcome.UNCHANGED
+    if stored.lock is None:
+        outcome = LockOutcome.CREATED
+    return LockResult(name, str(lock_path), outcome, diff.added, diff.removed, diff.changed)
+
+
+def _failed(name: str, lock_path: Path, reason: str) -> LockResult:
+    return LockResult(name, str(lock_path), LockOutcome.FAILED, detail=reason)
+
+
+def _run_uv_lock(
+    environment: RenderedEnvironment,
+    plan: Plan,
+    podman: Path,
+    arguments: list[str],
+    lock: str | None,
+) -> tuple[str | None, str]:
+    name = environment.spec.name
+    # The lock step mounts what the build mounts.
+    write_all([], directories=list(juice_directories(plan.paths)))
+    with work_folder(plan.paths.locks_dir, name) as folder:
+        containerfile = lock_containerfile(
+            environment.files[CONTAINERFILE], str(BUILD_UV), arguments, secrets.token_hex(8)
+        )
+        prepare_work_folder(folder, environment.files[PYPROJECT], lock, containerfile)
+        return run_lock_build(lock_build_argv(environment.build.build, str(folder)), podman, folder)
+
+
+def lock_before_build(
+    plan: Plan, podman: Path, on_result: Callable[[LockResult], None]
+) -> tuple[Plan, list[tuple[RenderedEnvironment, str]]]:
+    """The plan to build: every environment rendered from its lock, made or updated
+    first where needed (see lock_for_build). The environments whose lock cannot be
+    used are left out, and returned with the reason, naming the lock."""
+    results = lock_for_build(plan, podman, on_result)
+    if results:  # render again from the new locks
+        names = [environment.spec.name for environment in plan.environments]
+        plan = make_plan(plan.paths, plan.tools or render_tools(), names)
+    failures = []
+    for environment in plan.environments:
+        name = environment.spec.name
+        if environment.locked:
+            continue
+        result = results.get(name)
+        reason = result.detail if result else plan.locks[name].problem or "no lock"
+        lock_path = plan.paths.lock_dir(name) / LOCK_NAME
+        failures.append((environment, f"lock {lock_path}: {reason}"))
+    failed = {environment.spec.name for environment, _ in failures}
+    kept = [environment for environment in plan.environments if environment.spec.name not in failed]
+    return replace(plan, environments=kept), failures
+
+
+def lock_for_build(
+    plan: Plan, podman: Path, on_result: Callable[[LockResult], None]
+) -> dict[str, LockResult]:
+    """Before a build: lock each environment that has no lock or whose configuration
+    changed (existing pins kept), and name each whose lock cannot be used.
+
+    Returns the results of the environments whose lock changed or failed.
+    """
+    results: dict[str, LockResult] = {}
+    for environment in plan.environments:
+        name = environment.spec.name
+        stored = plan.locks[name]
+        lock_path = plan.paths.lock_dir(name) / LOCK_NAME
+        if stored.problem:
+            result = _failed(name, lock_path, stored.problem)
+        elif lock_needed(stored, environment.files[PYPROJECT]):
+            result = resolve(environment, plan, podman, uv_lock_arguments())
+        else:
+            continue
+        on_result(result)
+        results[name] = result
+    return results

@@ -1,0 +1,208 @@
+"""The pure parts of locking: what changed between two locks, when a build must lock,
+the lock step's Containerfile and command, and rendering from a lock.
+
+tests/integration/test_podman_locks.py runs them with real uv and real podman.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from orangeqs.juice.environments.core_source import BundledWheel, resolve_core_source
+from orangeqs.juice.environments.locks import (
+    Change,
+    Locked,
+    LockFormatError,
+    Pin,
+    StoredLock,
+    diff_locks,
+    lock_build_argv,
+    lock_containerfile,
+    lock_needed,
+    locked_versions,
+    uv_failure,
+    uv_lock_arguments,
+)
+from orangeqs.juice.environments.rendering import RenderedEnvironment, render_environment
+from orangeqs.juice.environments.spec import plan_environments
+from orangeqs.juice.environments.units import Tools
+from orangeqs.juice.paths import HostPaths
+from orangeqs.juice.settings import OrchestrationSettings
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+EXPECTED = Path(__file__).parent / "expected" / "locked"
+UPDATE = os.environ.get("JUICE_UPDATE_EXPECTED") == "1"
+PATHS = HostPaths.under(Path("/"))
+TOOLS = Tools(podman=Path("/usr/bin/podman"), uv=Path("/opt/orangeqs/juice/venv/bin/uv"))
+WHEEL = BundledWheel(
+    Path("/opt/orangeqs/juice/dist/orangeqs_juice_core-1.2.0-py3-none-any.whl"), "ab" * 32
+)
+
+
+def lock_text(*packages: tuple[str, str]) -> str:
+    """A uv.lock with the environment's virtual project and `packages` (name, version)."""
+    text = textwrap.dedent(
+        """\
+        version = 1
+        revision = 3
+        requires-python = ">=3.11"
+
+        [[package]]
+        name = "juice-environment"
+        version = "0"
+        source = { virtual = "." }
+        """
+    )
+    for name, version in packages:
+        text += (
+            f'\n[[package]]\nname = "{name}"\nversion = "{version}"\n'
+            'source = { registry = "http://127.0.0.1:8080/simple" }\n'
+        )
+    return text
+
+
+def test_the_diff_names_added_removed_and_changed_packages() -> None:
+    old = lock_text(("six", "1.16.0"), ("idna", "3.10"), ("attrs", "24.1.0"))
+    new = lock_text(("six", "1.17.0"), ("attrs", "24.1.0"), ("numpy", "2.1.0"))
+    diff = diff_locks(old, new)
+    assert diff.added == [Pin("numpy", "2.1.0")]
+    assert diff.removed == [Pin("idna", "3.10")]
+    assert diff.changed == [Change("six", "1.16.0", "1.17.0")]
+    assert diff.lines() == ["+ numpy 2.1.0", "- idna 3.10", "six 1.16.0 → 1.17.0"]
+
+
+def test_a_first_lock_adds_everything_and_the_environment_itself_is_no_package() -> None:
+    diff = diff_locks(None, lock_text(("six", "1.16.0")))
+    assert diff.lines() == ["+ six 1.16.0"]
+    assert diff_locks(lock_text(("six", "1.16.0")), lock_text(("six", "1.16.0"))).empty
+
+
+def test_a_package_locked_at_two_versions_for_different_markers_is_one_entry() -> None:
+    text = lock_text(("numpy", "2.2.0"), ("numpy", "1.26.4"))
+    assert locked_versions(text) == {"numpy": "1.26.4, 2.2.0"}
+
+
+@pytest.mark.parametrize(
+    "text", ["this is [not a lock", "package = 3\n", "[[package]]\nversion = '1'\n"]
+)
+def test_a_lock_that_is_not_uv_lock_is_refused_with_the_reason(text: str) -> None:
+    with pytest.raises(LockFormatError):
+        locked_versions(text)
+
+
+def test_a_build_locks_when_there_is_no_lock_or_the_configuration_changed() -> None:
+    assert lock_needed(StoredLock(), "p") == "no lock yet"
+    assert lock_needed(StoredLock("lock", "p", "req"), "p") == ""
+    assert lock_needed(StoredLock("lock", "old", "req"), "p") == "its configuration changed"
+    # Only uv.lock copied from another host: lock again (uv keeps its pins).
+    assert lock_needed(StoredLock("lock", None, None), "p") == "its configuration changed"
+
+
+def test_only_a_usable_lock_is_rendered_from() -> None:
+    assert StoredLock("lock", "p", "req").usable() == Locked("lock", "req")
+    assert StoredLock("lock", "p", None, "uv export failed").usable() is None
+    assert StoredLock().usable() is None
+
+
+def test_uv_lock_arguments_keep_pins_unless_asked() -> None:
+    assert uv_lock_arguments() == ["lock"]
+    assert uv_lock_arguments(upgrade=True) == ["lock", "--upgrade"]
+    assert uv_lock_arguments(upgrade_packages=("six", "idna")) == [
+        "lock", "--upgrade-package", "six", "--upgrade-package", "idna",
+    ]  # fmt: skip
+    assert uv_lock_arguments(check=True) == ["lock", "--check"]
+
+
+SYSTEM = """
+[environments.default]
+type = "uv"
+base_image = "localhost/base:bookworm"
+python_source = "system"
+dependencies = ["six"]
+system_packages = ["git"]
+
+[environments.default.build]
+volumes = ["/srv/wheels:/wheels:ro"]
+environment = { UV_HTTP_RETRIES = "8" }
+podman_args = ["--network=none"]
+"""
+
+
+def render(lock: Locked | None) -> RenderedEnvironment:
+    settings = OrchestrationSettings.model_validate(tomllib.loads(SYSTEM))
+    (spec,) = plan_environments(settings)
+    core = resolve_core_source(spec.config, "1.2.0", WHEEL)
+    return render_environment(spec, core, PATHS, TOOLS, lock)
+
+
+HASHED = "six==1.16.0 \\\n    --hash=sha256:" + "1" * 64 + "\n"
+LOCKED = Locked(lock_text(("six", "1.16.0")), HASHED)
+
+
+def test_a_locked_render_is_exactly_as_expected() -> None:
+    rendered = render(LOCKED)
+    assert sorted(rendered.files) == [
+        "Containerfile", "pyproject.toml", "third-party.pyproject.toml",
+        "third-party.requirements.txt", "uv.lock",
+    ]  # fmt: skip
+    assert rendered.files["uv.lock"] == LOCKED.lock
+    assert rendered.locked
+    expected = EXPECTED / "Containerfile"
+    if UPDATE:
+        expected.parent.mkdir(parents=True, exist_ok=True)
+        expected.write_text(rendered.files["Containerfile"])
+    assert rendered.files["Containerfile"] == expected.read_text()
+
+
+def test_the_lock_is_part_of_the_identity() -> None:
+    other = Locked(lock_text(("six", "1.17.0")), LOCKED.third_party)
+    assert render(LOCKED).digest != render(other).digest
+    assert render(LOCKED).digest == render(LOCKED).digest
+    assert render(None).digest != render(LOCKED).digest
+    assert not render(None).locked
+
+
+def test_the_lock_step_is_the_image_up_to_its_python_packages_then_uv_lock() -> None:
+    rendered = render(LOCKED)
+    containerfile = rendered.files["Containerfile"]
+    text = lock_containerfile(containerfile, "/opt/juice-build/bin/uv", ["lock"], "n0nce")
+    prefix = containerfile.split("COPY third-party.pyproject.toml")[0]
+    assert text.startswith(prefix)
+    last = text.splitlines()[-1]
+    assert last.startswith("RUN --mount=type=cache,target=/var/cache/juice-uv,id=juice-uv")
+    assert ': "n0nce" && cd /env && (/opt/juice-build/bin/uv lock > /env/uv-lock.out 2>&1;' in last
+    assert "LABEL" not in text and "third-party" not in text
+
+
+def test_the_lock_step_runs_with_the_builds_options_and_no_tags() -> None:
+    build = render(LOCKED).build.build
+    argv = lock_build_argv(build, "/var/lib/juice/locks/.x.work")
+    assert argv[:4] == ["/usr/bin/podman", "build", "-v", "/var/lib/juice/locks/.x.work:/env"]
+    assert "--tag" not in argv
+    assert argv[argv.index("--file") + 1] == "/var/lib/juice/locks/.x.work/Containerfile.lock"
+    assert argv[-1] == "/var/lib/juice/locks/.x.work"
+    for option in ("--network=none", "/srv/wheels:/wheels:ro", "UV_HTTP_RETRIES=8"):
+        assert option in argv
+    assert build.count("-v") + 1 == argv.count("-v")
+
+
+def test_uv_failure_is_uvs_own_error_lines() -> None:
+    output = (
+        "warning: something harmless\nUsing CPython 3.11\n"
+        "  \u00d7 No solution found when resolving dependencies:\n"
+        "  ╰─▶ Because six was not found in the package registry, we can conclude...\n"
+    )
+    assert uv_failure(output).splitlines() == [
+        "  \u00d7 No solution found when resolving dependencies:",
+        "  ╰─▶ Because six was not found in the package registry, we can conclude...",
+    ]
+    assert uv_failure("error: Failed to parse `uv.lock`\n") == "error: Failed to parse `uv.lock`"
