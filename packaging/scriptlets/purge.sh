@@ -53,7 +53,7 @@ purge_generated() {
     fi
     # The environments' locks: juice's own files, then their folders if nothing else is there.
     for lock_dir in @LOCKS_DIR@/*; do
-        [ -d "$lock_dir" ] && [ ! -L "$lock_dir" ] || continue
+        if [ ! -d "$lock_dir" ] || [ -L "$lock_dir" ]; then continue; fi
         for name in @LOCK_NAME@ @LOCKED_PYPROJECT_NAME@; do
             purge_remove "$lock_dir/$name"
         done

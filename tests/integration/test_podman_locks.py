@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -195,20 +196,23 @@ def test_a_bad_lock_fails_its_environment_only(
     nonsense = lab.lock_file("nonsense")
     nonsense.write_text("this is [not a lock\n")
     badhash = lab.lock_file("badhash")
+    # Every hash of six (its sdist's and its wheel's) no longer matches its files.
     text = badhash.read_text()
-    start = text.index('name = "six"')
-    digest_at = text.index("sha256:", start) + len("sha256:")
-    wrong = "0" * 64
-    badhash.write_text(text[:digest_at] + wrong + text[digest_at + 64 :])
+    start = text.index('[[package]]\nname = "six"')
+    end = text.find("[[package]]", start + 1)
+    end = len(text) if end < 0 else end
+    six = re.sub("sha256:[0-9a-f]{64}", "sha256:" + "0" * 64, text[start:end])
+    assert six != text[start:end]
+    badhash.write_text(text[:start] + six + text[end:])
 
     result = lab.juice("env", "build", "--all")
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
-    assert f"nonsense: lock failed ({nonsense})" in result.stdout
-    assert f"✗ nonsense: lock {nonsense}:" in result.stdout
-    assert "✗ badhash:" in result.stdout and str(badhash) in result.stdout
-    assert "hash" in result.stdout.split("✗ badhash:")[1].lower()
-    assert "singleuser: up to date" in result.stdout
+    assert f"nonsense: lock failed ({nonsense})" in result.stdout, output
+    assert f"✗ nonsense: lock {nonsense}:" in result.stdout, output
+    assert "✗ badhash:" in result.stdout and str(badhash) in result.stdout, output
+    assert "hash" in result.stdout.split("✗ badhash:")[1].lower(), output
+    assert "singleuser: up to date" in result.stdout, output
     assert lab.six("singleuser") == "six==1.16.0"
     check = lab.juice("env", "lock", "--check", "--json")
     assert check.returncode == 1

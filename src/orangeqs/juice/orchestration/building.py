@@ -27,10 +27,14 @@ from orangeqs.juice.orchestration.generations import (
     select_removals,
     target_of,
 )
-from orangeqs.juice.orchestration.locking import LockResult, lock_before_build
+from orangeqs.juice.orchestration.locking import (
+    LockResult,
+    lock_before_build,
+    locked_build_failure,
+)
 from orangeqs.juice.orchestration.planning import make_plan
 from orangeqs.juice.orchestration.writing import write_plan
-from orangeqs.juice.paths import HostPaths
+from orangeqs.juice.paths import LOCK_NAME, HostPaths
 
 
 class Mode(str, Enum):
@@ -297,4 +301,6 @@ def _direct_build(environment: RenderedEnvironment, paths: HostPaths) -> tuple[b
         # E.g. the log directory cannot be written: this build fails, the others go on.
         return False, str(log), f"could not run the build: {error}"
     detail = "" if returncode == 0 else f"podman build exited with status {returncode}"
+    if returncode != 0 and environment.locked:
+        detail += locked_build_failure(log, paths.lock_dir(environment.spec.name) / LOCK_NAME)
     return returncode == 0, str(log), detail

@@ -24,6 +24,7 @@ from orangeqs.juice.environments.locks import (
     lock_build_argv,
     lock_containerfile,
     lock_needed,
+    uv_failure,
     uv_lock_arguments,
 )
 from orangeqs.juice.environments.mounts import BUILD_UV
@@ -220,3 +221,14 @@ def lock_for_build(
         on_result(result)
         results[name] = result
     return results
+
+
+def locked_build_failure(log: Path, lock_path: Path) -> str:
+    """For a failed build from a lock: the lock, and uv's reason from the build's log
+    (a hash that does not match, a locked file the index or wheelhouse does not have)."""
+    try:
+        text = log.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return f"; installing from the lock {lock_path}"
+    reason = "; ".join(line.strip() for line in uv_failure(text, limit=2).splitlines())
+    return f"; installing from the lock {lock_path}: {reason}"
