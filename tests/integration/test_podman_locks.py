@@ -243,8 +243,9 @@ def test_no_network_builds_from_a_wheelhouse_and_names_what_is_missing(
     lab.remove_images("singleuser")
     failed = lab.juice("env", "build")
     assert failed.returncode == 1, failed.stdout + failed.stderr
-    assert "✗ singleuser:" in failed.stdout
-    assert "six" in failed.stdout.split("✗ singleuser:")[1], failed.stdout
+    reason = failed.stdout.split("✗ singleuser:")[1]
+    assert f"installing from the lock {lab.lock_file('singleuser')}" in reason, failed.stdout
+    assert "six was not found in the provided package locations" in reason, failed.stdout
 
 
 def wheelhouse_cache(core_wheel: Path) -> Path:
