@@ -83,13 +83,22 @@ def build(base: str, mode: str, packages: str, work: Path) -> Run:
         raise SystemExit(f"no 'Installed N packages in T' from uv:\n{output[-3000:]}")
     install = float(match.group(1)) / (1000 if match.group(2) == "ms" else 1)
     history = subprocess.run(
-        ["podman", "history", "--format", "{{.Size}}", "--human=false", tag],
+        ["podman", "history", "--format", "{{.Size}}", tag],
         env=podman_env(), capture_output=True, text=True, check=True,
     )  # fmt: skip
-    layer = int(history.stdout.split()[0])
+    layer = _bytes(history.stdout.splitlines()[0])
     fell_back = "Failed to hardlink" in output or "Failed to clone" in output
     fell_back = fell_back or "falling back" in output.lower()
     return Run(install, seconds, layer, fell_back)
+
+
+_UNITS = {"B": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9}
+
+
+def _bytes(size: str) -> int:
+    """podman's human size ("123 MB", SI units) in bytes."""
+    number, unit = size.split()
+    return int(float(number) * _UNITS[unit])
 
 
 def main() -> None:

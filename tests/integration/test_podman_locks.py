@@ -31,6 +31,7 @@ pytestmark = pytest.mark.podman
 JUICE = Path(sys.executable).parent / "juice"
 REPO = Path(__file__).resolve().parents[2]
 SIX = ["six==1.16.0", "six==1.17.0"]
+V2 = "99.0.0"
 # Every installed distribution as name==version, sorted: a `pip freeze` of the image.
 FREEZE = (
     "import importlib.metadata as m; "
@@ -165,6 +166,58 @@ def test_the_lock_keeps_six_until_upgraded_and_a_second_host_gets_the_same(
     rebuilt = lab.juice("env", "build", "singleuser")
     assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
     assert lab.six("singleuser") == "six==1.17.0"
+
+
+@pytest.fixture(scope="module")
+def core_v2(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This checkout's package as version V2 (nothing else changed): its source tree,
+    with its wheel in `wheel/`."""
+    tree = tmp_path_factory.mktemp("core-v2")
+    shutil.copytree(REPO / "src", tree / "src")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, tree / name)
+    version_file = tree / "src/orangeqs/juice/_version.py"
+    text = version_file.read_text()
+    version_file.write_text(re.sub(r'__version__ = "[^"]*"', f'__version__ = "{V2}"', text))
+    uv = Path(sys.executable).parent / "uv"
+    subprocess.run(
+        [str(uv), "build", "--wheel", "--out-dir", str(tree / "wheel"), str(tree)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return tree
+
+
+def test_a_new_core_moves_only_the_core_in_the_lock_and_keeps_the_third_party_layer(
+    lab: Lab, index: tuple[Path, str], base_image: str, core_v2: Path
+) -> None:
+    _, url = index
+    lab.configure(index_config(base_image, url))
+    first = lab.juice("env", "build")
+    assert first.returncode == 0, first.stdout + first.stderr
+    before = lab.freeze("singleuser")
+
+    shutil.copy(next((core_v2 / "wheel").glob("*.whl")), lab.root / "opt/orangeqs/juice/dist")
+    upgrade = subprocess.run(
+        [sys.executable, "-m", "orangeqs.juice.cli", "--root", str(lab.root), "env", "build"],
+        env={**lab.env, "PYTHONPATH": str(core_v2 / "src")},
+        capture_output=True, text=True, check=False, timeout=1200,
+    )  # fmt: skip
+    assert upgrade.returncode == 0, upgrade.stdout + upgrade.stderr
+    lines = upgrade.stdout.splitlines()
+    head = lines.index(f"juice: singleuser: lock updated ({lab.lock_file('singleuser')})")
+    assert lines[head + 1 :][:2] == [
+        f"juice:     orangeqs-juice-core {__version__} → {V2}",
+        "juice: building with podman directly (direct mode: systemd is not running on this host)",
+    ], upgrade.stdout
+    # The third-party layer came from the build cache.
+    log = (lab.root / "var/log/juice/build-singleuser.log").read_text().splitlines()
+    step = next(i for i, line in enumerate(log) if "uv pip install" in line)
+    assert log[step + 1].startswith("--> Using cache"), "\n".join(log[step - 2 : step + 4])
+    after = subprocess.run(
+        ["podman", "run", "--rm", f"localhost/juice-singleuser:{V2}", "python", "-c", FREEZE],
+        env=lab.env, capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert [line for line in after if line not in before] == [f"orangeqs-juice-core=={V2}"]
 
 
 def second_host(lab: Lab, tmp_path: Path) -> Lab:
