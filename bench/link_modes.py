@@ -6,12 +6,12 @@ Run as root from the repository (after scripts/setup-host and scripts/dev-env):
     .cache/dev-venv/bin/python bench/link_modes.py [--repeat 3] [--packages "numpy scipy"]
 
 For each mode (copy, hardlink, clone), in the suite's private podman store and from its
-Debian 12 base image: one build fills the uv cache, then REPEAT builds of the same step
-(made new each time) install the packages from the warm cache into a fresh venv, as the
-third-party layer of an environment image does. Printed per mode: the median of uv's own
-"Installed N packages in T" (the linking itself), of the whole step and of the whole
-build, the size of the step's layer, and whether uv fell back to copying (it says so
-when a link crosses file systems, as the cache mount and the image's layer do).
+Debian 12 base image: one build fills the uv cache, then REPEAT rounds of builds (one
+per mode, each step made new) install the packages from the warm cache into a fresh
+venv, as the third-party layer of an environment image does. Printed per mode, as
+medians: uv's own "Installed N packages in T" (the linking itself), the whole build,
+the size of the step's layer, and whether uv fell back to copying (it says so when a
+link cannot cross file systems, as between the cache mount and the image's layer).
 """
 
 from __future__ import annotations
@@ -113,12 +113,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="juice-bench-link-") as folder:
         work = Path(folder)
         for mode in MODES:
-            build(base, mode, args.packages, work)  # fills the cache for this mode
-            runs = [build(base, mode, args.packages, work) for _ in range(args.repeat)]
-            install = statistics.median(run.install_seconds for run in runs)
-            whole = statistics.median(run.build_seconds for run in runs)
-            layer = statistics.median(run.layer_bytes for run in runs)
-            fell_back = "yes" if any(run.fell_back for run in runs) else "no"
+            build(base, mode, args.packages, work)  # fills the cache, warms the page cache
+        # Round-robin, so that a busy moment of the machine falls on every mode alike.
+        runs: dict[str, list[Run]] = {mode: [] for mode in MODES}
+        for _ in range(args.repeat):
+            for mode in MODES:
+                runs[mode].append(build(base, mode, args.packages, work))
+        for mode in MODES:
+            install = statistics.median(run.install_seconds for run in runs[mode])
+            whole = statistics.median(run.build_seconds for run in runs[mode])
+            layer = statistics.median(run.layer_bytes for run in runs[mode])
+            fell_back = "yes" if any(run.fell_back for run in runs[mode]) else "no"
             print(f"{mode:<9} {install:>10.2f}s {whole:>7.1f}s {layer / 1e6:>7.0f}MB  {fell_back}")
             subprocess.run(
                 ["podman", "rmi", f"localhost/juice-bench-link-{mode}"],
