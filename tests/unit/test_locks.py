@@ -6,12 +6,15 @@ tests/integration/test_podman_locks.py runs them with real uv and real podman.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from juice_host import MINIMAL, JuiceHost
+from test_building import fake_podman  # noqa: F401  (fixture)
 
 from orangeqs.juice.environments.core_source import BundledWheel, resolve_core_source
 from orangeqs.juice.environments.locks import (
@@ -206,3 +209,67 @@ def test_uv_failure_is_uvs_own_error_lines() -> None:
         "  ╰─▶ Because six was not found in the package registry, we can conclude...",
     ]
     assert uv_failure("error: Failed to parse `uv.lock`\n") == "error: Failed to parse `uv.lock`"
+
+
+# `juice env lock` itself, against the fake podman of test_building (its lock step writes
+# a lock with only the environment's own project).
+
+
+def test_lock_creates_then_checks_and_prints_one_json_shape(
+    host: JuiceHost,
+    fake_podman: Path,  # noqa: F811
+) -> None:
+    host.write_config(MINIMAL + "[services.analysis]\n")
+    missing = host.run("env", "lock", "--check", "--json")
+    assert missing.exit_code == 1, missing.output
+    assert {row["outcome"] for row in json.loads(missing.stdout)} == {"missing"}
+    assert not host.paths.locks_dir.exists(), "a check writes nothing"
+
+    made = host.run("env", "lock", "--json")
+    assert made.exit_code == 0, made.output
+    rows = json.loads(made.stdout)
+    assert [(row["name"], row["outcome"]) for row in rows] == [
+        ("singleuser", "created"),
+        ("analysis", "created"),
+    ]
+    assert set(rows[0]) == {"name", "lock", "outcome", "added", "removed", "changed", "detail"}
+    lock = host.paths.lock_dir("singleuser") / "uv.lock"
+    assert rows[0]["lock"] == str(lock) and lock.is_file()
+    assert (host.paths.lock_dir("singleuser") / "pyproject.toml").is_file()
+    # The work folders are gone; only the lock folders stay.
+    assert sorted(p.name for p in host.paths.locks_dir.iterdir()) == ["analysis", "singleuser"]
+
+    checked = host.run("env", "lock", "--check", "singleuser")
+    assert checked.exit_code == 0, checked.output
+    assert f"singleuser: lock current ({lock})" in checked.output
+    again = host.run("env", "lock", "analysis")
+    assert again.exit_code == 0 and "analysis: lock unchanged" in again.output
+
+
+def test_a_render_keeps_the_locks_and_a_build_renders_from_them(
+    host: JuiceHost,
+    fake_podman: Path,  # noqa: F811
+) -> None:
+    host.write_config(MINIMAL)
+    built = host.run("env", "build")
+    assert built.exit_code == 0, built.output
+    assert "singleuser: lock created" in built.output
+    env_dir = host.paths.env_dir("singleuser")
+    lock = host.paths.lock_dir("singleuser") / "uv.lock"
+    assert (env_dir / "uv.lock").read_text() == lock.read_text()
+    assert (env_dir / "third-party.requirements.txt").is_file()
+    assert "uv sync --frozen --offline" in (env_dir / "Containerfile").read_text()
+    host.write_config(MINIMAL + "[services.other]\n")
+    assert host.run("env", "render").exit_code == 0
+    assert lock.is_file()
+    rebuilt = host.run("env", "build", "singleuser")
+    assert "singleuser: lock" not in rebuilt.output, "nothing asked for a new lock"
+
+
+@pytest.mark.parametrize(
+    "args", [("--check", "--upgrade"), ("--check", "--package", "six"), ("a", "--all")]
+)
+def test_lock_refuses_contradicting_options(host: JuiceHost, args: tuple[str, ...]) -> None:
+    host.write_config(MINIMAL)
+    result = host.run("env", "lock", *args)
+    assert result.exit_code == 2, result.output

@@ -31,6 +31,7 @@ from orangeqs.juice.orchestration.locking import (
     LockResult,
     lock_before_build,
     locked_build_failure,
+    with_usable_locks,
 )
 from orangeqs.juice.orchestration.planning import make_plan
 from orangeqs.juice.orchestration.writing import write_plan
@@ -155,10 +156,16 @@ def build(paths: HostPaths, request: BuildRequest, reporter: BuildReporter) -> B
         plan = make_plan(paths, render_tools(), request.names or None)
         tools = require_build_tools()
         mode, reason = choose_mode(request.mode, paths)
-        # Builds install exactly a lock: lock what has none or changed; a lock that
-        # cannot be used fails its environment only (nothing of it is written).
-        plan, lock_failures = lock_before_build(plan, tools.podman, reporter.locked)
-        report = write_plan(plan, plan.paths)
+        # Written first as the locks are now: a host that cannot take the files stops
+        # here, before any lock changes. An environment whose lock cannot be used is
+        # not written; it fails on its own below.
+        report = write_plan(with_usable_locks(plan), plan.paths)
+        # Builds install exactly a lock: lock what has none or changed, then write the
+        # files of the new locks.
+        locked, lock_failures = lock_before_build(plan, tools.podman, reporter.locked)
+        if locked is not plan:
+            plan = locked
+            write_plan(plan, plan.paths)
         for path in report.removed:
             reporter.removed(path)
         for path, why in report.left_alone:

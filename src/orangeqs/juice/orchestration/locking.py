@@ -185,7 +185,9 @@ def lock_before_build(
     if results:  # render again from the new locks
         names = [environment.spec.name for environment in plan.environments]
         plan = make_plan(plan.paths, plan.tools or render_tools(), names)
-    failures = []
+    failures: list[tuple[RenderedEnvironment, str]] = []
+    if all(environment.locked for environment in plan.environments):
+        return plan, failures  # unchanged unless locks were made: then written again
     for environment in plan.environments:
         name = environment.spec.name
         if environment.locked:
@@ -197,6 +199,13 @@ def lock_before_build(
     failed = {environment.spec.name for environment, _ in failures}
     kept = [environment for environment in plan.environments if environment.spec.name not in failed]
     return replace(plan, environments=kept), failures
+
+
+def with_usable_locks(plan: Plan) -> Plan:
+    """The plan without the environments whose lock cannot be used (nothing of theirs is
+    written: their files stay as the last good render left them)."""
+    usable = [env for env in plan.environments if not plan.locks[env.spec.name].problem]
+    return replace(plan, environments=usable)
 
 
 def lock_for_build(
