@@ -119,7 +119,8 @@ def summarize(report: BuildReport, console: Console) -> bool:
     console.print(f"juice: {built} of {len(results)} environment image(s) built")
     for result in failed:
         console.print(f"  [red]✗[/red] {result.name}: {result.detail or 'build failed'}")
-        console.print(f"      log:   {result.log}")
+        if result.log:  # none when the environment failed before its build (its lock)
+            console.print(f"      log:   {result.log}")
         console.print(f"      retry: {result.retry}")
     if failed:
         _explain_missing(report, [result.name for result in failed], console)
