@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from juice_host import MINIMAL, JuiceHost
-from test_building import fake_podman  # noqa: F401  (fixture)
+from test_building import calls, fake_podman  # noqa: F401  (fixture)
 
 from orangeqs.juice.environments.core_source import BundledWheel, resolve_core_source
 from orangeqs.juice.environments.locks import (
@@ -27,6 +27,7 @@ from orangeqs.juice.environments.locks import (
     lock_build_argv,
     lock_containerfile,
     lock_needed,
+    lock_request_key,
     locked_versions,
     uv_failure,
     uv_lock_arguments,
@@ -198,6 +199,28 @@ def test_the_lock_step_runs_with_the_builds_options_and_no_tags() -> None:
     assert build.count("-v") + 1 == argv.count("-v")
 
 
+def test_one_configuration_is_one_lock_request_whatever_the_names() -> None:
+    settings = OrchestrationSettings.model_validate(tomllib.loads(SYSTEM + "[services.a]\n"))
+    keys = []
+    for spec in plan_environments(settings):
+        core = resolve_core_source(spec.config, "1.2.0", WHEEL)
+        env = render_environment(spec, core, PATHS, TOOLS, LOCKED)
+        files = env.files
+        keys.append(
+            lock_request_key(
+                files["Containerfile"], env.build.build, files["pyproject.toml"], LOCKED.lock, []
+            )
+        )
+        other_project = files["pyproject.toml"].replace('"six"', '"six", "idna"')
+        assert keys[-1] != lock_request_key(
+            files["Containerfile"], env.build.build, other_project, LOCKED.lock, []
+        )
+        assert keys[-1] != lock_request_key(
+            files["Containerfile"], env.build.build, files["pyproject.toml"], None, []
+        )
+    assert len(keys) == 2 and keys[0] == keys[1]
+
+
 def test_uv_failure_is_uvs_own_error_lines() -> None:
     output = (
         "warning: something harmless\nUsing CPython 3.11\n"
@@ -236,6 +259,9 @@ def test_lock_creates_then_checks_and_prints_one_json_shape(
     lock = host.paths.lock_dir("singleuser") / "uv.lock"
     assert rows[0]["lock"] == str(lock) and lock.is_file()
     assert (host.paths.lock_dir("singleuser") / "pyproject.toml").is_file()
+    # One configuration, one lock step: the second environment took the same lock.
+    lock_steps = [call for call in calls(fake_podman, lock_steps=True) if call[0] == "build"]
+    assert len(lock_steps) == 1, lock_steps
     # The work folders are gone; only the lock folders stay.
     assert sorted(p.name for p in host.paths.locks_dir.iterdir()) == ["analysis", "singleuser"]
 

@@ -7,6 +7,7 @@ satisfy the configuration, which files does it name) to uv.
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from dataclasses import dataclass, field
 from typing import Any
@@ -218,6 +219,22 @@ def lock_build_argv(build: tuple[str, ...], workdir: str) -> list[str]:
 
 # uv starts a resolution failure with a multiplication sign ("x No solution found").
 _UV_PROBLEM = "\u00d7"
+
+
+def lock_request_key(
+    containerfile: str,
+    build: tuple[str, ...],
+    pyproject: str,
+    lock: str | None,
+    uv_arguments: list[str],
+) -> str:
+    """Equal for lock requests that must give the same lock: the same project, the same
+    lock to start from, the same uv arguments, and the same image and build options up
+    to the Python packages (environments of one configuration, under any name)."""
+    prefix = lock_containerfile(containerfile, "uv", uv_arguments, nonce="")
+    lines = [line for line in prefix.splitlines() if not line.startswith("#")]
+    parts = [*lines, *lock_build_argv(build, ""), pyproject, lock or "", *uv_arguments]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
 def uv_failure(output: str, limit: int = 12) -> str:

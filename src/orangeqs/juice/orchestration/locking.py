@@ -24,6 +24,7 @@ from orangeqs.juice.environments.locks import (
     lock_build_argv,
     lock_containerfile,
     lock_needed,
+    lock_request_key,
     uv_failure,
     uv_lock_arguments,
 )
@@ -93,6 +94,7 @@ def lock(
         plan = make_plan(paths, render_tools(), request.names or None)
         tools = require_build_tools()
         arguments = uv_lock_arguments(request.upgrade, request.upgrade_packages, request.check)
+        resolved: Resolved = {}
         results = []
         for environment in plan.environments:
             name = environment.spec.name
@@ -103,7 +105,7 @@ def lock(
             elif request.check:
                 result = _check(environment, plan, tools.podman, arguments)
             else:
-                result = resolve(environment, plan, tools.podman, arguments)
+                result = resolve(environment, plan, tools.podman, arguments, resolved)
             on_result(result)
             results.append(result)
         return results
@@ -123,18 +125,38 @@ def _check(
     return LockResult(name, str(lock_path), LockOutcome.CURRENT)
 
 
+# Lock request key -> what uv gave (the lock, or None and why): environments of one
+# configuration are locked once per command.
+Resolved = dict[str, tuple[str | None, str]]
+
+
 def resolve(
-    environment: RenderedEnvironment, plan: Plan, podman: Path, arguments: list[str]
+    environment: RenderedEnvironment,
+    plan: Plan,
+    podman: Path,
+    arguments: list[str],
+    resolved: Resolved | None = None,
 ) -> LockResult:
     """Run uv lock for one environment (keeping the pins of its lock unless `arguments`
-    ask for upgrades), save the new lock, and say what changed."""
+    ask for upgrades), save the new lock, and say what changed. An identical request
+    already in `resolved` is not run again."""
     name = environment.spec.name
     lock_dir = plan.paths.lock_dir(name)
     lock_path = lock_dir / LOCK_NAME
     stored = plan.locks[name]
     if stored.problem:
         return _failed(name, lock_path, stored.problem)
-    new, reason = _run_uv_lock(environment, plan, podman, arguments, stored.lock)
+    resolved = {} if resolved is None else resolved
+    key = lock_request_key(
+        environment.files[CONTAINERFILE],
+        environment.build.build,
+        environment.files[PYPROJECT],
+        stored.lock,
+        arguments,
+    )
+    if key not in resolved:
+        resolved[key] = _run_uv_lock(environment, plan, podman, arguments, stored.lock)
+    new, reason = resolved[key]
     if new is None:
         return _failed(name, lock_path, reason)
     try:
@@ -217,6 +239,7 @@ def lock_for_build(
     Returns the results of the environments whose lock changed or failed.
     """
     results: dict[str, LockResult] = {}
+    resolved: Resolved = {}
     for environment in plan.environments:
         name = environment.spec.name
         stored = plan.locks[name]
@@ -224,7 +247,7 @@ def lock_for_build(
         if stored.problem:
             result = _failed(name, lock_path, stored.problem)
         elif lock_needed(stored, environment.files[PYPROJECT]):
-            result = resolve(environment, plan, podman, uv_lock_arguments())
+            result = resolve(environment, plan, podman, uv_lock_arguments(), resolved)
         else:
             continue
         on_result(result)
