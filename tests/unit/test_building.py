@@ -67,8 +67,8 @@ if args[0] == "rmi":
     save()
     sys.exit(0)
 if args[0] == "build" and args[args.index("--file") + 1].endswith("Containerfile.lock"):
-    # juice's lock step: uv would write the lock into the project folder mounted at /env.
-    project = next(v.split(":")[0] for v in args if v.endswith(":/env"))
+    # juice's lock step: uv would write the lock into the project folder it mounts.
+    project = next(v.split(":")[0] for v in args if v.endswith(":/opt/juice-build/lock"))
     with open(os.path.join(project, "uv.lock"), "w") as out:
         out.write('version = 1\nrevision = 3\nrequires-python = ">=3.10"\n\n[[package]]\n'
                   'name = "juice-environment"\nversion = "0"\nsource = { virtual = "." }\n')

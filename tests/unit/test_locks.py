@@ -183,14 +183,19 @@ def test_the_lock_step_is_the_image_up_to_its_python_packages_then_uv_lock() -> 
     assert text.startswith(prefix)
     last = text.splitlines()[-1]
     assert last.startswith("RUN --mount=type=cache,target=/var/cache/juice-uv,id=juice-uv")
-    assert ': "n0nce" && cd /env && (/opt/juice-build/bin/uv lock > /env/uv-lock.out 2>&1;' in last
+    project = "/opt/juice-build/lock"
+    assert (
+        f': "n0nce" && cd {project} && (/opt/juice-build/bin/uv lock > {project}/uv-lock.out'
+        in last
+    )
     assert "LABEL" not in text and "third-party" not in text
 
 
 def test_the_lock_step_runs_with_the_builds_options_and_no_tags() -> None:
     build = render(LOCKED).build.build
     argv = lock_build_argv(build, "/var/lib/juice/locks/.x.work")
-    assert argv[:4] == ["/usr/bin/podman", "build", "-v", "/var/lib/juice/locks/.x.work:/env"]
+    mount = "/var/lib/juice/locks/.x.work:/opt/juice-build/lock"
+    assert argv[:4] == ["/usr/bin/podman", "build", "-v", mount]
     assert "--tag" not in argv
     assert argv[argv.index("--file") + 1] == "/var/lib/juice/locks/.x.work/Containerfile.lock"
     assert argv[-1] == "/var/lib/juice/locks/.x.work"

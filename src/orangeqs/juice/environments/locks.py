@@ -12,6 +12,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from orangeqs.juice.environments.mounts import BUILD_UV
 from orangeqs.juice.environments.pyproject import THIRD_PARTY_FILE
 
 if sys.version_info >= (3, 11):
@@ -26,9 +27,10 @@ THIRD_PARTY_REQUIREMENTS = "third-party.requirements.txt"
 UV_OUTPUT = "uv-lock.out"
 UV_STATUS = "uv-lock.status"
 LOCK_CONTAINERFILE = "Containerfile.lock"
-# The project folder in the image: the lock is made where it is used, so that uv's
-# relative paths in it mean the same thing in both.
-PROJECT_DIR = "/env"
+# Where the lock step sees the project. Not /env, which holds the image's managed Python
+# (uv lock needs an interpreter); juice renders every path in pyproject.toml absolute, so
+# the lock means the same in /env, where the build uses it.
+PROJECT_DIR = f"{BUILD_UV.parents[1]}/lock"
 
 
 @dataclass(frozen=True)
