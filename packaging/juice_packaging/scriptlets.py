@@ -91,6 +91,7 @@ def core_values() -> dict[str, str]:
         "LOCKS_DIR": str(paths.locks_dir),
         "LOCK_NAME": core_paths.LOCK_NAME,
         "LOCKED_PYPROJECT_NAME": core_paths.LOCKED_PYPROJECT_NAME,
+        "LOCKED_EXPORT_NAME": core_paths.LOCKED_EXPORT_NAME,
         "LEGACY_PODMAN_LOCK": core_paths.LEGACY_PODMAN_LOCK,
         "LOCK_TIMEOUT_ENV": LOCK_TIMEOUT_ENV,
         "LOCK_TIMEOUT": str(LOCK_TIMEOUT_SECONDS),

@@ -54,7 +54,7 @@ purge_generated() {
     # The environments' locks: juice's own files, then their folders if nothing else is there.
     for lock_dir in @LOCKS_DIR@/*; do
         if [ ! -d "$lock_dir" ] || [ -L "$lock_dir" ]; then continue; fi
-        for name in @LOCK_NAME@ @LOCKED_PYPROJECT_NAME@; do
+        for name in @LOCK_NAME@ @LOCKED_PYPROJECT_NAME@ @LOCKED_EXPORT_NAME@; do
             purge_remove "$lock_dir/$name"
         done
         purge_rmdir_if_empty "$lock_dir"

@@ -24,6 +24,8 @@ from orangeqs.juice.environments.locks import (
     Pin,
     StoredLock,
     diff_locks,
+    export_header,
+    kept_export,
     lock_build_argv,
     lock_containerfile,
     lock_needed,
@@ -35,6 +37,7 @@ from orangeqs.juice.environments.locks import (
 from orangeqs.juice.environments.rendering import RenderedEnvironment, render_environment
 from orangeqs.juice.environments.spec import plan_environments
 from orangeqs.juice.environments.units import Tools
+from orangeqs.juice.host.locks import read_stored_lock
 from orangeqs.juice.paths import HostPaths
 from orangeqs.juice.settings import OrchestrationSettings
 
@@ -115,6 +118,14 @@ def test_only_a_usable_lock_is_rendered_from() -> None:
     assert StoredLock("lock", "p", "req").usable() == Locked("lock", "req")
     assert StoredLock("lock", "p", None, "uv export failed").usable() is None
     assert StoredLock().usable() is None
+
+
+def test_a_kept_export_is_used_only_with_the_lock_it_came_from() -> None:
+    lock = lock_text(("six", "1.16.0"))
+    kept = export_header(lock) + HASHED
+    assert kept_export(lock, kept) == HASHED
+    assert kept_export(lock_text(("six", "1.17.0")), kept) is None
+    assert kept_export(lock, HASHED) is None and kept_export(lock, None) is None
 
 
 def test_uv_lock_arguments_keep_pins_unless_asked() -> None:
@@ -269,6 +280,14 @@ def test_lock_creates_then_checks_and_prints_one_json_shape(
     assert len(lock_steps) == 1, lock_steps
     # The work folders are gone; only the lock folders stay.
     assert sorted(p.name for p in host.paths.locks_dir.iterdir()) == ["analysis", "singleuser"]
+
+    # Reading the lock needs no uv while its export is the one juice kept beside it.
+    no_uv = Path("/nonexistent/uv")
+    stored = read_stored_lock(host.paths.lock_dir("singleuser"), no_uv)
+    assert stored.problem == "" and stored.third_party is not None, stored
+    lock.write_text(lock.read_text() + "\n")  # edited by hand: uv must export it again
+    stored = read_stored_lock(host.paths.lock_dir("singleuser"), no_uv)
+    assert stored.problem.startswith("could not run uv export"), stored
 
     checked = host.run("env", "lock", "--check", "singleuser")
     assert checked.exit_code == 0, checked.output

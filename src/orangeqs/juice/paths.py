@@ -18,9 +18,11 @@ DEFAULT_USER_DATA_SHARED = "/var/lib/juice/user/shared"
 DEFAULT_DIST_DATA = "/var/lib/juice/dist"
 # One folder per environment with its uv.lock and the pyproject.toml it was made for.
 DEFAULT_LOCKS = "/var/lib/juice/locks"
-# The files juice keeps in an environment's lock folder (purge removes these only).
+# The files juice keeps in an environment's lock folder (purge removes these only): the
+# lock, the pyproject.toml it was made for, and its export for the third-party layer.
 LOCK_NAME = "uv.lock"
 LOCKED_PYPROJECT_NAME = "pyproject.toml"
+LOCKED_EXPORT_NAME = "third-party.requirements.txt"
 # The shared folder of juice versions before OrangeQS Juice's (purge removes it if empty).
 LEGACY_SHARED_DIR = "/var/juice/shared"
 # The podman lock of juice versions before image generations (purge removes it).

@@ -14,6 +14,7 @@ from typing import Any
 
 from orangeqs.juice.environments.mounts import BUILD_UV
 from orangeqs.juice.environments.pyproject import THIRD_PARTY_FILE
+from orangeqs.juice.paths import LOCKED_EXPORT_NAME
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -21,8 +22,9 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 # What the third-party layer installs: the lock exported without orangeqs-juice-core,
-# with hashes, so that a new core version leaves that layer as it is.
-THIRD_PARTY_REQUIREMENTS = "third-party.requirements.txt"
+# with hashes, so that a new core version leaves that layer as it is. Kept beside the
+# lock too, so that reading a plan (`juice env status`) runs no uv.
+THIRD_PARTY_REQUIREMENTS = LOCKED_EXPORT_NAME
 # Where uv's own output and exit status of a lock run go, inside the lock's work folder.
 UV_OUTPUT = "uv-lock.out"
 UV_STATUS = "uv-lock.status"
@@ -57,6 +59,22 @@ class StoredLock:
         if self.lock is None or self.third_party is None or self.problem:
             return None
         return Locked(self.lock, self.third_party)
+
+
+def export_header(lock: str) -> str:
+    """The first line of a lock's export as juice keeps it beside the lock: names the
+    lock it came from, so that it is used only with exactly that lock. (Not rendered:
+    the third-party layer must not change with the lock's core entry.)"""
+    digest = hashlib.sha256(lock.encode("utf-8")).hexdigest()
+    return f"# uv export of uv.lock sha256:{digest}, without orangeqs-juice-core\n"
+
+
+def kept_export(lock: str, kept: str | None) -> str | None:
+    """The export in `kept` (a file juice kept) when it was made from `lock`, else None."""
+    header = export_header(lock)
+    if kept is not None and kept.startswith(header):
+        return kept[len(header) :]
+    return None
 
 
 def lock_needed(stored: StoredLock, pyproject: str) -> str:

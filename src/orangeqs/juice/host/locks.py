@@ -1,7 +1,8 @@
 """The environments' locks on the host: reading and saving them, and running uv on them.
 
 A lock folder (HostPaths.lock_dir) is a uv project: the ``pyproject.toml`` the lock was
-made for and its ``uv.lock``, so ``uv export`` and ``uv tree`` work there as anywhere.
+made for and its ``uv.lock``, so ``uv export`` and ``uv tree`` work there as anywhere;
+beside them juice keeps the lock's export for the third-party layer.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from orangeqs.juice.environments.locks import (
     UV_OUTPUT,
     UV_STATUS,
     StoredLock,
+    export_header,
+    kept_export,
     uv_failure,
 )
 from orangeqs.juice.host.files import FileWrite, host_error, write_all
-from orangeqs.juice.paths import LOCK_NAME, LOCKED_PYPROJECT_NAME
+from orangeqs.juice.paths import LOCK_NAME, LOCKED_EXPORT_NAME, LOCKED_PYPROJECT_NAME
 
 CORE_PACKAGE = "orangeqs-juice-core"
 # A uv export takes milliseconds; this only stops a hung uv from hanging juice.
@@ -47,6 +50,14 @@ def read_stored_lock(lock_dir: Path, uv: Path) -> StoredLock:
         pyproject = None  # e.g. only uv.lock was copied from another host: lock again
     if pyproject is None:
         return StoredLock(lock, None, None, "")
+    try:
+        kept: str | None = (lock_dir / LOCKED_EXPORT_NAME).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        kept = None
+    exported = kept_export(lock, kept)
+    if exported is not None:
+        return StoredLock(lock, pyproject, exported, "")
+    # A lock edited or copied without its export: ask uv (a nonsense lock fails here).
     exported, problem = export_third_party(lock_dir, uv)
     return StoredLock(lock, pyproject, exported, problem)
 
@@ -73,15 +84,22 @@ def export_third_party(project: Path, uv: Path) -> tuple[str | None, str]:
     return done.stdout, ""
 
 
-def save_lock(lock_dir: Path, lock: str, pyproject: str) -> None:
-    """Write the lock and the pyproject.toml it was made for, both or neither."""
-    write_all(
-        [
-            FileWrite(lock_dir / LOCK_NAME, lock.encode("utf-8")),
-            FileWrite(lock_dir / LOCKED_PYPROJECT_NAME, pyproject.encode("utf-8")),
-        ],
-        directories=[lock_dir],
-    )
+def save_lock(lock_dir: Path, lock: str, pyproject: str, export: str | None) -> None:
+    """Write the lock, the pyproject.toml it was made for and its export, all or none
+    (without an export, a stale one is removed: the next plan asks uv)."""
+    writes = [
+        FileWrite(lock_dir / LOCK_NAME, lock.encode("utf-8")),
+        FileWrite(lock_dir / LOCKED_PYPROJECT_NAME, pyproject.encode("utf-8")),
+    ]
+    if export is not None:
+        kept = export_header(lock) + export
+        writes.append(FileWrite(lock_dir / LOCKED_EXPORT_NAME, kept.encode("utf-8")))
+    write_all(writes, directories=[lock_dir])
+    if export is None:
+        try:
+            (lock_dir / LOCKED_EXPORT_NAME).unlink(missing_ok=True)
+        except OSError as error:
+            raise host_error(error, lock_dir / LOCKED_EXPORT_NAME) from None
 
 
 @contextmanager
@@ -130,6 +148,13 @@ def run_lock_build(argv: Sequence[str], podman: Path, folder: Path) -> tuple[str
     if not lock_file.is_file():
         return None, "uv lock left no uv.lock"
     return lock_file.read_text(encoding="utf-8"), ""
+
+
+def export_in_work_folder(folder: Path, uv: Path) -> str | None:
+    """The export of the lock uv just made in `folder` (None if uv cannot export it:
+    planning asks again and names the reason)."""
+    exported, _ = export_third_party(folder, uv)
+    return exported
 
 
 def _remove_image(podman: Path, iidfile: Path) -> None:

@@ -31,7 +31,13 @@ from orangeqs.juice.environments.locks import (
 from orangeqs.juice.environments.mounts import BUILD_UV
 from orangeqs.juice.environments.rendering import CONTAINERFILE, PYPROJECT, RenderedEnvironment
 from orangeqs.juice.host.files import HostError, exclusive_lock, write_all
-from orangeqs.juice.host.locks import prepare_work_folder, run_lock_build, save_lock, work_folder
+from orangeqs.juice.host.locks import (
+    export_in_work_folder,
+    prepare_work_folder,
+    run_lock_build,
+    save_lock,
+    work_folder,
+)
 from orangeqs.juice.host.tools import render_tools, require_build_tools
 from orangeqs.juice.orchestration.planning import Plan, make_plan
 from orangeqs.juice.orchestration.writing import juice_directories
@@ -119,15 +125,15 @@ def _check(
     stored = plan.locks[name]
     if stored.problem:
         return LockResult(name, str(lock_path), LockOutcome.STALE, detail=stored.problem)
-    _, reason = _run_uv_lock(environment, plan, podman, arguments, stored.lock)
+    _, _, reason = _run_uv_lock(environment, plan, podman, arguments, stored.lock)
     if reason:
         return LockResult(name, str(lock_path), LockOutcome.STALE, detail=reason)
     return LockResult(name, str(lock_path), LockOutcome.CURRENT)
 
 
-# Lock request key -> what uv gave (the lock, or None and why): environments of one
-# configuration are locked once per command.
-Resolved = dict[str, tuple[str | None, str]]
+# Lock request key -> what uv gave (the lock and its export, or None and why):
+# environments of one configuration are locked once per command.
+Resolved = dict[str, tuple[str | None, str | None, str]]
 
 
 def resolve(
@@ -156,7 +162,7 @@ def resolve(
     )
     if key not in resolved:
         resolved[key] = _run_uv_lock(environment, plan, podman, arguments, stored.lock)
-    new, reason = resolved[key]
+    new, export, reason = resolved[key]
     if new is None:
         return _failed(name, lock_path, reason)
     try:
@@ -166,7 +172,7 @@ def resolve(
     pyproject = environment.files[PYPROJECT]
     if stored.lock != new or stored.pyproject != pyproject:
         try:
-            save_lock(lock_dir, new, pyproject)
+            save_lock(lock_dir, new, pyproject, export)
         except HostError as error:
             return _failed(name, lock_path, str(error))
     outcome = LockOutcome.UPDATED if stored.lock != new else LockOutcome.UNCHANGED
@@ -185,7 +191,9 @@ def _run_uv_lock(
     podman: Path,
     arguments: list[str],
     lock: str | None,
-) -> tuple[str | None, str]:
+) -> tuple[str | None, str | None, str]:
+    """uv lock in the environment's lock step: (the lock, its export, "") or
+    (None, None, why not)."""
     name = environment.spec.name
     # The lock step mounts what the build mounts.
     write_all([], directories=list(juice_directories(plan.paths)))
@@ -194,7 +202,12 @@ def _run_uv_lock(
             environment.files[CONTAINERFILE], str(BUILD_UV), arguments, secrets.token_hex(8)
         )
         prepare_work_folder(folder, environment.files[PYPROJECT], lock, containerfile)
-        return run_lock_build(lock_build_argv(environment.build.build, str(folder)), podman, folder)
+        argv = lock_build_argv(environment.build.build, str(folder))
+        new, reason = run_lock_build(argv, podman, folder)
+        if new is None:
+            return None, None, reason
+        uv = (plan.tools or render_tools()).uv
+        return new, export_in_work_folder(folder, uv), ""
 
 
 def lock_before_build(
