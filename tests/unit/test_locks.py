@@ -323,3 +323,18 @@ def test_lock_refuses_contradicting_options(host: JuiceHost, args: tuple[str, ..
     host.write_config(MINIMAL)
     result = host.run("env", "lock", *args)
     assert result.exit_code == 2, result.output
+
+
+def test_uvs_words_in_a_failure_are_printed_as_they_are() -> None:
+    from rich.console import Console
+
+    from orangeqs.juice.orchestration.building import BuildReport, BuildResult, Outcome
+    from orangeqs.juice.reporting import summarize
+
+    detail = "lock /x/uv.lock: error: [tool.uv] in `pyproject.toml` is not valid"
+    failed = BuildResult("lab", Outcome.FAILED, "img", "d", "", "juice env build lab", detail, 0)
+    console = Console(record=True, width=200)
+    assert not summarize(BuildReport("1.0", [failed], [], {}), console)
+    text = console.export_text()
+    assert f"✗ lab: {detail}" in text
+    assert "log:" not in text  # it failed before any build: no log to name

@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.status import Status
 
 from orangeqs.juice.host.images import ImageRecord
@@ -118,7 +119,9 @@ def summarize(report: BuildReport, console: Console) -> bool:
     built = len(results) - len(failed)
     console.print(f"juice: {built} of {len(results)} environment image(s) built")
     for result in failed:
-        console.print(f"  [red]✗[/red] {result.name}: {result.detail or 'build failed'}")
+        # The detail may quote uv, whose "[tool.uv]" is no markup.
+        detail = escape(result.detail or "build failed")
+        console.print(f"  [red]✗[/red] {result.name}: {detail}")
         if result.log:  # none when the environment failed before its build (its lock)
             console.print(f"      log:   {result.log}")
         console.print(f"      retry: {result.retry}")
