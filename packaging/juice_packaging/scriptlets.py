@@ -92,6 +92,7 @@ def core_values() -> dict[str, str]:
         "LOCK_NAME": core_paths.LOCK_NAME,
         "LOCKED_PYPROJECT_NAME": core_paths.LOCKED_PYPROJECT_NAME,
         "LOCKED_EXPORT_NAME": core_paths.LOCKED_EXPORT_NAME,
+        "LOCK_WORK_SUFFIX": core_paths.LOCK_WORK_SUFFIX,
         "LEGACY_PODMAN_LOCK": core_paths.LEGACY_PODMAN_LOCK,
         "LOCK_TIMEOUT_ENV": LOCK_TIMEOUT_ENV,
         "LOCK_TIMEOUT": str(LOCK_TIMEOUT_SECONDS),

@@ -59,6 +59,10 @@ purge_generated() {
         done
         purge_rmdir_if_empty "$lock_dir"
     done
+    # A lock step's work folder, left by a juice that was killed while locking.
+    for work in @LOCKS_DIR@/.*@LOCK_WORK_SUFFIX@; do
+        if [ -d "$work" ] && [ ! -L "$work" ]; then purge_remove "$work"; fi
+    done
     [ -L @LOCKS_DIR@ ] || purge_rmdir_if_empty @LOCKS_DIR@
     # The shared folder (user data: only when empty) and those juice made above it; the
     # shared folder of earlier versions.

@@ -23,6 +23,8 @@ DEFAULT_LOCKS = "/var/lib/juice/locks"
 LOCK_NAME = "uv.lock"
 LOCKED_PYPROJECT_NAME = "pyproject.toml"
 LOCKED_EXPORT_NAME = "third-party.requirements.txt"
+# A lock step works in <locks_dir>/.<name>.<random><suffix> (purge removes leftovers).
+LOCK_WORK_SUFFIX = ".work"
 # The shared folder of juice versions before OrangeQS Juice's (purge removes it if empty).
 LEGACY_SHARED_DIR = "/var/juice/shared"
 # The podman lock of juice versions before image generations (purge removes it).

@@ -24,7 +24,12 @@ from orangeqs.juice.environments.locks import (
     uv_failure,
 )
 from orangeqs.juice.host.files import FileWrite, host_error, write_all
-from orangeqs.juice.paths import LOCK_NAME, LOCKED_EXPORT_NAME, LOCKED_PYPROJECT_NAME
+from orangeqs.juice.paths import (
+    LOCK_NAME,
+    LOCK_WORK_SUFFIX,
+    LOCKED_EXPORT_NAME,
+    LOCKED_PYPROJECT_NAME,
+)
 
 CORE_PACKAGE = "orangeqs-juice-core"
 # A uv export takes milliseconds; this only stops a hung uv from hanging juice.
@@ -107,7 +112,7 @@ def work_folder(locks_dir: Path, name: str) -> Iterator[Path]:
     """A temporary folder below `locks_dir` for one lock run, removed afterwards."""
     try:
         locks_dir.mkdir(parents=True, exist_ok=True)
-        folder = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".work", dir=locks_dir))
+        folder = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=LOCK_WORK_SUFFIX, dir=locks_dir))
     except OSError as error:
         raise host_error(error, locks_dir) from None
     try:
