@@ -93,6 +93,7 @@ def core_values() -> dict[str, str]:
         "LOCKED_PYPROJECT_NAME": core_paths.LOCKED_PYPROJECT_NAME,
         "LOCKED_EXPORT_NAME": core_paths.LOCKED_EXPORT_NAME,
         "LOCK_WORK_SUFFIX": core_paths.LOCK_WORK_SUFFIX,
+        "PREVIOUS_LOCK_PREFIX": core_paths.PREVIOUS_LOCK_PREFIX,
         "LEGACY_PODMAN_LOCK": core_paths.LEGACY_PODMAN_LOCK,
         "LOCK_TIMEOUT_ENV": LOCK_TIMEOUT_ENV,
         "LOCK_TIMEOUT": str(LOCK_TIMEOUT_SECONDS),

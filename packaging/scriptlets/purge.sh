@@ -52,10 +52,12 @@ purge_generated() {
         systemctl daemon-reload || warn "warning: systemctl daemon-reload failed"
     fi
     # The environments' locks: juice's own files, then their folders if nothing else is there.
+    previous=@PREVIOUS_LOCK_PREFIX@
     for lock_dir in @LOCKS_DIR@/*; do
         if [ ! -d "$lock_dir" ] || [ -L "$lock_dir" ]; then continue; fi
         for name in @LOCK_NAME@ @LOCKED_PYPROJECT_NAME@ @LOCKED_EXPORT_NAME@; do
             purge_remove "$lock_dir/$name"
+            purge_remove "$lock_dir/$previous$name"
         done
         purge_rmdir_if_empty "$lock_dir"
     done

@@ -118,6 +118,7 @@ def test_purge_runs_every_step_when_one_removal_fails(root: Path) -> None:
     (lock_dir / "uv.lock").write_text("version = 1\n")
     (lock_dir / "pyproject.toml").write_text("[project]\n")
     (lock_dir / "third-party.requirements.txt").write_text("six==1.16.0\n")
+    (lock_dir / "previous.uv.lock").write_text("version = 1\n")  # the configuration before
     work = root / "var/lib/juice/locks/.singleuser.x1y2.work"  # a killed lock step's
     work.mkdir()
     (work / "uv.lock").write_text("version = 1\n")

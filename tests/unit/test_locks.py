@@ -316,6 +316,30 @@ def test_a_render_keeps_the_locks_and_a_build_renders_from_them(
     assert "singleuser: lock" not in rebuilt.output, "nothing asked for a new lock"
 
 
+def test_going_back_to_the_configuration_before_takes_its_lock_again_without_uv(
+    host: JuiceHost,
+    fake_podman: Path,  # noqa: F811
+) -> None:
+    host.write_config(MINIMAL)
+    assert host.run("env", "build").exit_code == 0
+    lock_dir = host.paths.lock_dir("singleuser")
+    first = {p.name: p.read_text() for p in lock_dir.iterdir()}
+    host.write_config(MINIMAL + "dependencies = ['six']\n")
+    changed = host.run("env", "build")
+    assert changed.exit_code == 0, changed.output
+    assert "singleuser: lock unchanged" in changed.output  # the fake's uv keeps its lock
+    assert (lock_dir / "previous.pyproject.toml").read_text() == first["pyproject.toml"]
+    steps = len([c for c in calls(fake_podman, lock_steps=True) if c[-1].endswith(".work")])
+
+    host.write_config(MINIMAL)
+    back = host.run("env", "build")
+    assert back.exit_code == 0, back.output
+    assert "singleuser: lock restored" in back.output
+    assert {p.name: p.read_text() for p in lock_dir.iterdir() if "previous" not in p.name} == first
+    assert len([c for c in calls(fake_podman, lock_steps=True) if c[-1].endswith(".work")]) == steps
+    assert "singleuser: reused" in back.output, "its image of that lock was kept"
+
+
 @pytest.mark.parametrize(
     "args", [("--check", "--upgrade"), ("--check", "--package", "six"), ("a", "--all")]
 )

@@ -23,6 +23,9 @@ DEFAULT_LOCKS = "/var/lib/juice/locks"
 LOCK_NAME = "uv.lock"
 LOCKED_PYPROJECT_NAME = "pyproject.toml"
 LOCKED_EXPORT_NAME = "third-party.requirements.txt"
+# The lock of the configuration before (e.g. of the previous core version) is kept under
+# these names, so that going back to it needs no resolution (and no index).
+PREVIOUS_LOCK_PREFIX = "previous."
 # A lock step works in <locks_dir>/.<name>.<random><suffix> (purge removes leftovers).
 LOCK_WORK_SUFFIX = ".work"
 # The shared folder of juice versions before OrangeQS Juice's (purge removes it if empty).

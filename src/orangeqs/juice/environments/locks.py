@@ -53,6 +53,9 @@ class StoredLock:
     third_party: str | None = None
     # Why the lock cannot be used ("" when it can).
     problem: str = ""
+    # The lock of the configuration before, and its pyproject.toml (None: none kept).
+    previous_lock: str | None = None
+    previous_pyproject: str | None = None
 
     def usable(self) -> Locked | None:
         """The lock and its export, when there is a lock without a problem."""
@@ -84,6 +87,12 @@ def lock_needed(stored: StoredLock, pyproject: str) -> str:
     if stored.pyproject != pyproject:
         return "its configuration changed"
     return ""
+
+
+def previous_fits(stored: StoredLock, pyproject: str) -> bool:
+    """True when the lock kept from the configuration before was made for `pyproject`:
+    going back (e.g. to the previous core version) takes it again, without uv."""
+    return stored.previous_lock is not None and stored.previous_pyproject == pyproject
 
 
 class LockFormatError(ValueError):

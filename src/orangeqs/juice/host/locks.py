@@ -29,6 +29,7 @@ from orangeqs.juice.paths import (
     LOCK_WORK_SUFFIX,
     LOCKED_EXPORT_NAME,
     LOCKED_PYPROJECT_NAME,
+    PREVIOUS_LOCK_PREFIX,
 )
 
 CORE_PACKAGE = "orangeqs-juice-core"
@@ -55,16 +56,23 @@ def read_stored_lock(lock_dir: Path, uv: Path) -> StoredLock:
         pyproject = None  # e.g. only uv.lock was copied from another host: lock again
     if pyproject is None:
         return StoredLock(lock, None, None, "")
-    try:
-        kept: str | None = (lock_dir / LOCKED_EXPORT_NAME).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        kept = None
-    exported = kept_export(lock, kept)
+    previous = {
+        "previous_lock": _read(lock_dir / f"{PREVIOUS_LOCK_PREFIX}{LOCK_NAME}"),
+        "previous_pyproject": _read(lock_dir / f"{PREVIOUS_LOCK_PREFIX}{LOCKED_PYPROJECT_NAME}"),
+    }
+    exported = kept_export(lock, _read(lock_dir / LOCKED_EXPORT_NAME))
     if exported is not None:
-        return StoredLock(lock, pyproject, exported, "")
+        return StoredLock(lock, pyproject, exported, "", **previous)
     # A lock edited or copied without its export: ask uv (a nonsense lock fails here).
     exported, problem = export_third_party(lock_dir, uv)
-    return StoredLock(lock, pyproject, exported, problem)
+    return StoredLock(lock, pyproject, exported, problem, **previous)
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def export_third_party(project: Path, uv: Path) -> tuple[str | None, str]:
@@ -89,9 +97,12 @@ def export_third_party(project: Path, uv: Path) -> tuple[str | None, str]:
     return done.stdout, ""
 
 
-def save_lock(lock_dir: Path, lock: str, pyproject: str, export: str | None) -> None:
+def save_lock(
+    lock_dir: Path, lock: str, pyproject: str, export: str | None, keep_previous: bool = False
+) -> None:
     """Write the lock, the pyproject.toml it was made for and its export, all or none
-    (without an export, a stale one is removed: the next plan asks uv)."""
+    (without an export, a stale one is removed: the next plan asks uv). With
+    `keep_previous`, the files there now are kept as the previous lock."""
     writes = [
         FileWrite(lock_dir / LOCK_NAME, lock.encode("utf-8")),
         FileWrite(lock_dir / LOCKED_PYPROJECT_NAME, pyproject.encode("utf-8")),
@@ -99,12 +110,37 @@ def save_lock(lock_dir: Path, lock: str, pyproject: str, export: str | None) -> 
     if export is not None:
         kept = export_header(lock) + export
         writes.append(FileWrite(lock_dir / LOCKED_EXPORT_NAME, kept.encode("utf-8")))
+    if keep_previous:
+        writes += _as_previous(lock_dir)
     write_all(writes, directories=[lock_dir])
     if export is None:
         try:
             (lock_dir / LOCKED_EXPORT_NAME).unlink(missing_ok=True)
         except OSError as error:
             raise host_error(error, lock_dir / LOCKED_EXPORT_NAME) from None
+
+
+def restore_previous(lock_dir: Path) -> None:
+    """Swap the lock with the previous one (each with its pyproject.toml and export)."""
+    writes = [
+        FileWrite(lock_dir / name, (lock_dir / f"{PREVIOUS_LOCK_PREFIX}{name}").read_bytes())
+        for name in _LOCK_FILES
+        if (lock_dir / f"{PREVIOUS_LOCK_PREFIX}{name}").is_file()
+    ]
+    write_all([*writes, *_as_previous(lock_dir)])
+
+
+# The files of one lock in its folder, as juice keeps them.
+_LOCK_FILES = (LOCK_NAME, LOCKED_PYPROJECT_NAME, LOCKED_EXPORT_NAME)
+
+
+def _as_previous(lock_dir: Path) -> list[FileWrite]:
+    """Writes that keep the current lock's files as the previous lock's."""
+    return [
+        FileWrite(lock_dir / f"{PREVIOUS_LOCK_PREFIX}{name}", (lock_dir / name).read_bytes())
+        for name in _LOCK_FILES
+        if (lock_dir / name).is_file()
+    ]
 
 
 @contextmanager

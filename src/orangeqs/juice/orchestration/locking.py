@@ -20,20 +20,23 @@ from orangeqs.juice.environments.locks import (
     LockDiff,
     LockFormatError,
     Pin,
+    StoredLock,
     diff_locks,
     lock_build_argv,
     lock_containerfile,
     lock_needed,
     lock_request_key,
+    previous_fits,
     uv_failure,
     uv_lock_arguments,
 )
 from orangeqs.juice.environments.mounts import BUILD_UV
 from orangeqs.juice.environments.rendering import CONTAINERFILE, PYPROJECT, RenderedEnvironment
-from orangeqs.juice.host.files import HostError, exclusive_lock, write_all
+from orangeqs.juice.host.files import HostError, exclusive_lock, host_error, write_all
 from orangeqs.juice.host.locks import (
     export_in_work_folder,
     prepare_work_folder,
+    restore_previous,
     run_lock_build,
     save_lock,
     work_folder,
@@ -50,6 +53,7 @@ class LockOutcome(str, Enum):
     CREATED = "created"
     UPDATED = "updated"
     UNCHANGED = "unchanged"
+    RESTORED = "restored"  # the lock made for this configuration before, again
     CURRENT = "current"  # --check: the lock satisfies the configuration
     STALE = "stale"  # --check: uv would change it
     MISSING = "missing"  # --check: there is no lock
@@ -171,10 +175,14 @@ def resolve(
         return _failed(name, lock_path, str(error))
     pyproject = environment.files[PYPROJECT]
     if stored.lock != new or stored.pyproject != pyproject:
+        # A new configuration: the lock of the one before stays, to go back to.
+        keep_previous = stored.lock is not None and stored.pyproject not in (None, pyproject)
         try:
-            save_lock(lock_dir, new, pyproject, export)
+            save_lock(lock_dir, new, pyproject, export, keep_previous)
         except HostError as error:
             return _failed(name, lock_path, str(error))
+        except OSError as error:
+            return _failed(name, lock_path, str(host_error(error)))
     outcome = LockOutcome.UPDATED if stored.lock != new else LockOutcome.UNCHANGED
     if stored.lock is None:
         outcome = LockOutcome.CREATED
@@ -259,6 +267,10 @@ def lock_for_build(
         lock_path = plan.paths.lock_dir(name) / LOCK_NAME
         if stored.problem:
             result = _failed(name, lock_path, stored.problem)
+        elif lock_needed(stored, environment.files[PYPROJECT]) and previous_fits(
+            stored, environment.files[PYPROJECT]
+        ):
+            result = _restore(name, lock_path, stored)
         elif lock_needed(stored, environment.files[PYPROJECT]):
             result = resolve(environment, plan, podman, uv_lock_arguments(), resolved)
         else:
@@ -266,6 +278,23 @@ def lock_for_build(
         on_result(result)
         results[name] = result
     return results
+
+
+def _restore(name: str, lock_path: Path, stored: StoredLock) -> LockResult:
+    """Back to the configuration before (e.g. the previous core version): its lock again,
+    without uv, so that its kept image fits and no index is needed."""
+    assert stored.previous_lock is not None
+    try:
+        restore_previous(lock_path.parent)
+        diff = diff_locks(stored.lock, stored.previous_lock)
+    except HostError as error:
+        return _failed(name, lock_path, str(error))
+    except OSError as error:
+        return _failed(name, lock_path, str(host_error(error)))
+    except LockFormatError as error:
+        return _failed(name, lock_path, str(error))
+    outcome = LockOutcome.RESTORED
+    return LockResult(name, str(lock_path), outcome, diff.added, diff.removed, diff.changed)
 
 
 def locked_build_failure(log: Path, lock_path: Path) -> str:
