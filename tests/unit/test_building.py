@@ -72,9 +72,15 @@ if args[0] == "build" and args[args.index("--file") + 1].endswith("Containerfile
     with open(os.path.join(project, "uv.lock"), "w") as out:
         out.write('version = 1\nrevision = 3\nrequires-python = ">=3.10"\n\n[[package]]\n'
                   'name = "juice-environment"\nversion = "0"\nsource = { virtual = "." }\n')
-    open(os.path.join(project, "uv-lock.out"), "w").close()
+    if os.environ.get("FAKE_PODMAN_LOCK_FAIL"):
+        print("Error: building at STEP: exit status 1", file=sys.stderr)
+        sys.exit(1)
+    status = os.environ.get("FAKE_UV_LOCK_STATUS", "0")
+    with open(os.path.join(project, "uv-lock.out"), "w") as out:
+        if status != "0":
+            out.write("error: The lockfile at `uv.lock` needs to be updated\n")
     with open(os.path.join(project, "uv-lock.status"), "w") as out:
-        out.write("0\n")
+        out.write(status + "\n")
     sys.exit(0)
 if args[0] == "build":
     fcntl.flock(lock, fcntl.LOCK_UN)  # builds run in parallel

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from juice_host import MINIMAL, JuiceHost
-from test_building import calls, fake_podman  # noqa: F401  (fixture)
+from test_building import builds, calls, fake_podman  # noqa: F401  (fixture)
 
 from orangeqs.juice.environments.core_source import BundledWheel, resolve_core_source
 from orangeqs.juice.environments.locks import (
@@ -338,6 +338,37 @@ def test_going_back_to_the_configuration_before_takes_its_lock_again_without_uv(
     assert {p.name: p.read_text() for p in lock_dir.iterdir() if "previous" not in p.name} == first
     assert len([c for c in calls(fake_podman, lock_steps=True) if c[-1].endswith(".work")]) == steps
     assert "singleuser: reused" in back.output, "its image of that lock was kept"
+
+
+def test_check_tells_a_stale_lock_from_a_lock_step_that_could_not_run(
+    host: JuiceHost,
+    fake_podman: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    host.write_config(MINIMAL)
+    assert host.run("env", "lock").exit_code == 0
+    monkeypatch.setenv("FAKE_UV_LOCK_STATUS", "1")
+    stale = host.run("env", "lock", "--check", "--json")
+    assert stale.exit_code == 1
+    (row,) = json.loads(stale.stdout)
+    assert row["outcome"] == "stale"
+    assert row["detail"] == "error: The lockfile at `uv.lock` needs to be updated"
+    monkeypatch.setenv("FAKE_PODMAN_LOCK_FAIL", "1")
+    failed = host.run("env", "lock", "--check", "--json")
+    assert failed.exit_code == 1
+    (row,) = json.loads(failed.stdout)
+    assert row["outcome"] == "failed"
+    assert row["detail"].startswith("podman build of the lock step exited with 1:")
+    # A build whose lock step cannot run fails that environment, naming its lock.
+    host.write_config(MINIMAL + "dependencies = ['six']\n")
+    build = host.run("env", "build")
+    assert build.exit_code == 1, build.output
+    lock = host.paths.lock_dir("singleuser") / "uv.lock"
+    assert f"✗ singleuser: lock {lock}: podman build of the lock step exited" in build.output
+    assert builds(fake_podman) == [], "no image from a lock of another configuration"
+    # Its files are the new configuration's, resolving in the build, not the old lock's.
+    containerfile = (host.paths.env_dir("singleuser") / "Containerfile").read_text()
+    assert "--frozen" not in containerfile and "uv sync" in containerfile
 
 
 @pytest.mark.parametrize(

@@ -95,6 +95,18 @@ def previous_fits(stored: StoredLock, pyproject: str) -> bool:
     return stored.previous_lock is not None and stored.previous_pyproject == pyproject
 
 
+@dataclass(frozen=True)
+class LockRun:
+    """What one run of uv lock gave."""
+
+    lock: str | None  # the lock uv wrote (None: it failed)
+    reason: str = ""  # why not ("" when it did)
+    # True when uv itself said no (e.g. --check: the lock would change); False when the
+    # lock step could not run uv (podman, the image's own steps).
+    uv_refused: bool = False
+    export: str | None = None  # the lock's export for the third-party layer
+
+
 class LockFormatError(ValueError):
     """The text is not a uv.lock juice can read."""
 

@@ -18,6 +18,7 @@ from orangeqs.juice.environments.locks import (
     LOCK_CONTAINERFILE,
     UV_OUTPUT,
     UV_STATUS,
+    LockRun,
     StoredLock,
     export_header,
     kept_export,
@@ -165,9 +166,9 @@ def prepare_work_folder(folder: Path, pyproject: str, lock: str | None, containe
     (folder / LOCK_CONTAINERFILE).write_text(containerfile, encoding="utf-8")
 
 
-def run_lock_build(argv: Sequence[str], podman: Path, folder: Path) -> tuple[str | None, str]:
-    """Run the lock's podman build; return (the lock uv left in `folder`, "") or
-    (None, why not): uv's own message, or podman's when the image steps failed."""
+def run_lock_build(argv: Sequence[str], podman: Path, folder: Path) -> LockRun:
+    """Run the lock's podman build: the lock uv left in `folder`, or why not (uv's own
+    message, or podman's when the image steps failed)."""
     iidfile = folder / "image-id"
     command = [str(podman), *argv[1:2], "--iidfile", str(iidfile), *argv[2:]]
     try:
@@ -175,20 +176,23 @@ def run_lock_build(argv: Sequence[str], podman: Path, folder: Path) -> tuple[str
             command, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL
         )
     except OSError as error:
-        return None, f"could not run podman: {error}"
+        return LockRun(None, f"could not run podman: {error}")
     _remove_image(podman, iidfile)
     status_file, output_file = folder / UV_STATUS, folder / UV_OUTPUT
     if done.returncode != 0 or not status_file.is_file():
         reason = uv_failure(done.stdout + done.stderr)
-        return None, f"podman build of the lock step exited with {done.returncode}: {reason}"
+        return LockRun(
+            None, f"podman build of the lock step exited with {done.returncode}: {reason}"
+        )
     output = output_file.read_text(encoding="utf-8", errors="replace")
     status = status_file.read_text(encoding="utf-8").strip()
     if status != "0":
-        return None, uv_failure(output) or f"uv lock exited with status {status}"
+        reason = uv_failure(output) or f"uv lock exited with status {status}"
+        return LockRun(None, reason, uv_refused=True)
     lock_file = folder / LOCK_NAME
     if not lock_file.is_file():
-        return None, "uv lock left no uv.lock"
-    return lock_file.read_text(encoding="utf-8"), ""
+        return LockRun(None, "uv lock left no uv.lock")
+    return LockRun(lock_file.read_text(encoding="utf-8"))
 
 
 def export_in_work_folder(folder: Path, uv: Path) -> str | None:

@@ -19,6 +19,7 @@ from orangeqs.juice.environments.locks import (
     Change,
     LockDiff,
     LockFormatError,
+    LockRun,
     Pin,
     StoredLock,
     diff_locks,
@@ -31,7 +32,12 @@ from orangeqs.juice.environments.locks import (
     uv_lock_arguments,
 )
 from orangeqs.juice.environments.mounts import BUILD_UV
-from orangeqs.juice.environments.rendering import CONTAINERFILE, PYPROJECT, RenderedEnvironment
+from orangeqs.juice.environments.rendering import (
+    CONTAINERFILE,
+    PYPROJECT,
+    RenderedEnvironment,
+    render_environment,
+)
 from orangeqs.juice.host.files import HostError, exclusive_lock, host_error, write_all
 from orangeqs.juice.host.locks import (
     export_in_work_folder,
@@ -129,15 +135,16 @@ def _check(
     stored = plan.locks[name]
     if stored.problem:
         return LockResult(name, str(lock_path), LockOutcome.STALE, detail=stored.problem)
-    _, _, reason = _run_uv_lock(environment, plan, podman, arguments, stored.lock)
-    if reason:
-        return LockResult(name, str(lock_path), LockOutcome.STALE, detail=reason)
-    return LockResult(name, str(lock_path), LockOutcome.CURRENT)
+    run = _run_uv_lock(environment, plan, podman, arguments, stored.lock)
+    if run.lock is not None:
+        return LockResult(name, str(lock_path), LockOutcome.CURRENT)
+    outcome = LockOutcome.STALE if run.uv_refused else LockOutcome.FAILED
+    return LockResult(name, str(lock_path), outcome, detail=run.reason)
 
 
-# Lock request key -> what uv gave (the lock and its export, or None and why):
-# environments of one configuration are locked once per command.
-Resolved = dict[str, tuple[str | None, str | None, str]]
+# Lock request key -> what uv gave: environments of one configuration are locked once
+# per command.
+Resolved = dict[str, LockRun]
 
 
 def resolve(
@@ -166,7 +173,8 @@ def resolve(
     )
     if key not in resolved:
         resolved[key] = _run_uv_lock(environment, plan, podman, arguments, stored.lock)
-    new, export, reason = resolved[key]
+    run = resolved[key]
+    new, export, reason = run.lock, run.export, run.reason
     if new is None:
         return _failed(name, lock_path, reason)
     try:
@@ -199,9 +207,8 @@ def _run_uv_lock(
     podman: Path,
     arguments: list[str],
     lock: str | None,
-) -> tuple[str | None, str | None, str]:
-    """uv lock in the environment's lock step: (the lock, its export, "") or
-    (None, None, why not)."""
+) -> LockRun:
+    """uv lock in the environment's lock step, with the new lock's export."""
     name = environment.spec.name
     # The lock step mounts what the build mounts.
     write_all([], directories=list(juice_directories(plan.paths)))
@@ -210,12 +217,11 @@ def _run_uv_lock(
             environment.files[CONTAINERFILE], str(BUILD_UV), arguments, secrets.token_hex(8)
         )
         prepare_work_folder(folder, environment.files[PYPROJECT], lock, containerfile)
-        argv = lock_build_argv(environment.build.build, str(folder))
-        new, reason = run_lock_build(argv, podman, folder)
-        if new is None:
-            return None, None, reason
+        run = run_lock_build(lock_build_argv(environment.build.build, str(folder)), podman, folder)
+        if run.lock is None:
+            return run
         uv = (plan.tools or render_tools()).uv
-        return new, export_in_work_folder(folder, uv), ""
+        return replace(run, export=export_in_work_folder(folder, uv))
 
 
 def lock_before_build(
@@ -229,26 +235,42 @@ def lock_before_build(
         names = [environment.spec.name for environment in plan.environments]
         plan = make_plan(plan.paths, plan.tools or render_tools(), names)
     failures: list[tuple[RenderedEnvironment, str]] = []
-    if all(environment.locked for environment in plan.environments):
-        return plan, failures  # unchanged unless locks were made: then written again
     for environment in plan.environments:
         name = environment.spec.name
-        if environment.locked:
-            continue
         result = results.get(name)
-        reason = result.detail if result else plan.locks[name].problem or "no lock"
+        if result is not None and result.outcome is LockOutcome.FAILED:
+            # Also when an older lock is still there: it is not this configuration's.
+            reason = result.detail
+        elif not environment.locked:
+            reason = plan.locks[name].problem or "no lock"
+        else:
+            continue
         lock_path = plan.paths.lock_dir(name) / LOCK_NAME
         failures.append((environment, f"lock {lock_path}: {reason}"))
+    if not failures:
+        return plan, failures  # unchanged unless locks were made: then written again
     failed = {environment.spec.name for environment, _ in failures}
     kept = [environment for environment in plan.environments if environment.spec.name not in failed]
     return replace(plan, environments=kept), failures
 
 
 def with_usable_locks(plan: Plan) -> Plan:
-    """The plan without the environments whose lock cannot be used (nothing of theirs is
-    written: their files stay as the last good render left them)."""
-    usable = [env for env in plan.environments if not plan.locks[env.spec.name].problem]
-    return replace(plan, environments=usable)
+    """The plan as it is written before locking: without the environments whose lock
+    cannot be used (nothing of theirs is written), and those whose configuration
+    changed rendered without their old lock (their files stay consistent if locking
+    them fails; a successful lock renders them again)."""
+    environments = []
+    for environment in plan.environments:
+        stored = plan.locks[environment.spec.name]
+        if stored.problem:
+            continue
+        if stored.lock is not None and lock_needed(stored, environment.files[PYPROJECT]):
+            tools = plan.tools or render_tools()
+            environment = render_environment(
+                environment.spec, environment.core, plan.paths, tools, None
+            )
+        environments.append(environment)
+    return replace(plan, environments=environments)
 
 
 def lock_for_build(
