@@ -304,6 +304,10 @@ def test_a_render_keeps_the_locks_and_a_build_renders_from_them(
     built = host.run("env", "build")
     assert built.exit_code == 0, built.output
     assert "singleuser: lock created" in built.output
+    host.write_config(MINIMAL + "[services.other]\n")
+    (row,) = json.loads(host.run("env", "build", "other", "--json").stdout)["locks"]
+    assert (row["name"], row["outcome"]) == ("other", "created")
+    host.write_config(MINIMAL)
     env_dir = host.paths.env_dir("singleuser")
     lock = host.paths.lock_dir("singleuser") / "uv.lock"
     assert (env_dir / "uv.lock").read_text() == lock.read_text()
@@ -335,6 +339,8 @@ def test_going_back_to_the_configuration_before_takes_its_lock_again_without_uv(
     back = host.run("env", "build")
     assert back.exit_code == 0, back.output
     assert "singleuser: lock restored" in back.output
+    as_json = json.loads(host.run("env", "build", "--json").stdout)
+    assert as_json["locks"] == [], "nothing to lock: the lock is this configuration's"
     assert {p.name: p.read_text() for p in lock_dir.iterdir() if "previous" not in p.name} == first
     assert len([c for c in calls(fake_podman, lock_steps=True) if c[-1].endswith(".work")]) == steps
     assert "singleuser: reused" in back.output, "its image of that lock was kept"

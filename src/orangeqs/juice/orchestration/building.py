@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Protocol
@@ -105,6 +105,8 @@ class BuildReport:
     removed: list[ImageRecord]
     # Per failed environment, the core version of the newest image it still has ("" if none).
     fallbacks: dict[str, str]
+    # The locks made, changed or restored before building (and those that failed).
+    locks: list[LockResult] = field(default_factory=list)
 
     @property
     def succeeded(self) -> bool:
@@ -162,7 +164,13 @@ def build(paths: HostPaths, request: BuildRequest, reporter: BuildReporter) -> B
         report = write_plan(with_usable_locks(plan), plan.paths)
         # Builds install exactly a lock: lock what has none or changed, then write the
         # files of the new locks.
-        locked, lock_failures = lock_before_build(plan, tools.podman, reporter.locked)
+        lock_results: list[LockResult] = []
+
+        def on_lock(result: LockResult) -> None:
+            lock_results.append(result)
+            reporter.locked(result)
+
+        locked, lock_failures = lock_before_build(plan, tools.podman, on_lock)
         if locked is not plan:
             plan = locked
             write_plan(plan, plan.paths)
@@ -218,7 +226,7 @@ def build(paths: HostPaths, request: BuildRequest, reporter: BuildReporter) -> B
         failed = [result.name for result in results if not result.succeeded]
         after = juice_images(tools.podman) if failed else []
         fallbacks = {name: _newest_core_version(after, name) for name in failed}
-        return BuildReport(version, results, removed, fallbacks)
+        return BuildReport(version, results, removed, fallbacks, lock_results)
 
 
 def _newest_core_version(images: list[ImageRecord], environment: str) -> str:
