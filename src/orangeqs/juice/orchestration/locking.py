@@ -36,7 +36,6 @@ from orangeqs.juice.environments.rendering import (
     CONTAINERFILE,
     PYPROJECT,
     RenderedEnvironment,
-    render_environment,
 )
 from orangeqs.juice.host.files import HostError, exclusive_lock, host_error, write_all
 from orangeqs.juice.host.locks import (
@@ -256,21 +255,9 @@ def lock_before_build(
 
 def with_usable_locks(plan: Plan) -> Plan:
     """The plan as it is written before locking: without the environments whose lock
-    cannot be used (nothing of theirs is written), and those whose configuration
-    changed rendered without their old lock (their files stay consistent if locking
-    them fails; a successful lock renders them again)."""
-    environments = []
-    for environment in plan.environments:
-        stored = plan.locks[environment.spec.name]
-        if stored.problem:
-            continue
-        if stored.lock is not None and lock_needed(stored, environment.files[PYPROJECT]):
-            tools = plan.tools or render_tools()
-            environment = render_environment(
-                environment.spec, environment.core, plan.paths, tools, None
-            )
-        environments.append(environment)
-    return replace(plan, environments=environments)
+    cannot be used (nothing of theirs is written)."""
+    usable = [env for env in plan.environments if not plan.locks[env.spec.name].problem]
+    return replace(plan, environments=usable)
 
 
 def lock_for_build(

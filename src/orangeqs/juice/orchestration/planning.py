@@ -10,9 +10,13 @@ from orangeqs.juice.environments.core_source import (
     CoreSourceError,
     resolve_core_source,
 )
-from orangeqs.juice.environments.locks import StoredLock
+from orangeqs.juice.environments.locks import StoredLock, lock_needed
 from orangeqs.juice.environments.mounts import MountConflictError
-from orangeqs.juice.environments.rendering import RenderedEnvironment, render_environment
+from orangeqs.juice.environments.rendering import (
+    PYPROJECT,
+    RenderedEnvironment,
+    render_environment,
+)
 from orangeqs.juice.environments.spec import (
     EnvironmentSpec,
     plan_environments,
@@ -115,7 +119,12 @@ def _render(
     key = environment_key(spec)
     try:
         core = resolve_core_source(spec.config, version, wheel)
-        return render_environment(spec, core, paths, tools, stored.usable())
+        rendered = render_environment(spec, core, paths, tools, stored.usable())
+        if rendered.locked and lock_needed(stored, rendered.files[PYPROJECT]):
+            # Its lock was made for another configuration: until it is locked again,
+            # the files are this configuration's, resolving in the build.
+            rendered = render_environment(spec, core, paths, tools, None)
+        return rendered
     except CoreSourceError as error:
         raise ConfigError.single(loaded.origin(key), f"{key}.core_source", str(error)) from None
     except MountConflictError as error:
