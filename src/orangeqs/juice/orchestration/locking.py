@@ -247,7 +247,7 @@ def lock_before_build(
         lock_path = plan.paths.lock_dir(name) / LOCK_NAME
         failures.append((environment, f"lock {lock_path}: {reason}"))
     if not failures:
-        return plan, failures  # unchanged unless locks were made: then written again
+        return plan, failures
     failed = {environment.spec.name for environment, _ in failures}
     kept = [environment for environment in plan.environments if environment.spec.name not in failed]
     return replace(plan, environments=kept), failures
@@ -264,7 +264,8 @@ def lock_for_build(
     plan: Plan, podman: Path, on_result: Callable[[LockResult], None]
 ) -> dict[str, LockResult]:
     """Before a build: lock each environment that has no lock or whose configuration
-    changed (existing pins kept), and name each whose lock cannot be used.
+    changed (existing pins kept; the kept lock of the configuration before when it is
+    that one again), and name each whose lock cannot be used.
 
     Returns the results of the environments whose lock changed or failed.
     """
@@ -273,17 +274,16 @@ def lock_for_build(
     for environment in plan.environments:
         name = environment.spec.name
         stored = plan.locks[name]
+        pyproject = environment.files[PYPROJECT]
         lock_path = plan.paths.lock_dir(name) / LOCK_NAME
         if stored.problem:
             result = _failed(name, lock_path, stored.problem)
-        elif lock_needed(stored, environment.files[PYPROJECT]) and previous_fits(
-            stored, environment.files[PYPROJECT]
-        ):
-            result = _restore(name, lock_path, stored)
-        elif lock_needed(stored, environment.files[PYPROJECT]):
-            result = resolve(environment, plan, podman, uv_lock_arguments(), resolved)
-        else:
+        elif not lock_needed(stored, pyproject):
             continue
+        elif previous_fits(stored, pyproject):
+            result = _restore(name, lock_path, stored)
+        else:
+            result = resolve(environment, plan, podman, uv_lock_arguments(), resolved)
         on_result(result)
         results[name] = result
     return results
@@ -294,14 +294,14 @@ def _restore(name: str, lock_path: Path, stored: StoredLock) -> LockResult:
     without uv, so that its kept image fits and no index is needed."""
     assert stored.previous_lock is not None
     try:
-        restore_previous(lock_path.parent)
         diff = diff_locks(stored.lock, stored.previous_lock)
+        restore_previous(lock_path.parent)
+    except LockFormatError as error:
+        return _failed(name, lock_path, f"the kept previous lock: {error}")
     except HostError as error:
         return _failed(name, lock_path, str(error))
     except OSError as error:
         return _failed(name, lock_path, str(host_error(error)))
-    except LockFormatError as error:
-        return _failed(name, lock_path, str(error))
     outcome = LockOutcome.RESTORED
     return LockResult(name, str(lock_path), outcome, diff.added, diff.removed, diff.changed)
 
