@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from orangeqs.juice._version import CORE_DISTRIBUTION
 from orangeqs.juice.environments.locks import (
     LOCK_CONTAINERFILE,
     UV_OUTPUT,
@@ -33,7 +34,6 @@ from orangeqs.juice.paths import (
     PREVIOUS_LOCK_PREFIX,
 )
 
-CORE_PACKAGE = "orangeqs-juice-core"
 # A uv export takes milliseconds; this only stops a hung uv from hanging juice.
 _EXPORT_TIMEOUT = 120
 
@@ -84,7 +84,7 @@ def export_third_party(project: Path, uv: Path) -> tuple[str | None, str]:
     """
     argv = [
         str(uv), "export", "--frozen", "--format", "requirements-txt", "--no-header",
-        "--no-annotate", "--no-emit-project", "--no-emit-package", CORE_PACKAGE,
+        "--no-annotate", "--no-emit-project", "--no-emit-package", CORE_DISTRIBUTION,
         "--directory", str(project),
     ]  # fmt: skip
     try:
