@@ -2,7 +2,8 @@
 # even when an earlier one failed; what could not be removed is named at the end, and
 # the package manager still finishes. Kept: directories in @ENVS_DIR@ without juice's
 # stamp file @STAMP@, units without juice's marker, an administrator's other files in
-# @CONFIG_DIR@, the contents of @SHARED_DIR@.
+# @CONFIG_DIR@, the contents of @SHARED_DIR@, anything but juice's lock files in
+# @LOCKS_DIR@ (e.g. an administrator's version control there).
 purge_failed=""
 
 purge_remove() {
@@ -50,6 +51,21 @@ purge_generated() {
     if [ "$removed_unit" = yes ] && [ -d /run/systemd/system ]; then
         systemctl daemon-reload || warn "warning: systemctl daemon-reload failed"
     fi
+    # The environments' locks: juice's own files, then their folders if nothing else is there.
+    previous=@PREVIOUS_LOCK_PREFIX@
+    for lock_dir in @LOCKS_DIR@/*; do
+        if [ ! -d "$lock_dir" ] || [ -L "$lock_dir" ]; then continue; fi
+        for name in @LOCK_NAME@ @LOCKED_PYPROJECT_NAME@ @LOCKED_EXPORT_NAME@; do
+            purge_remove "$lock_dir/$name"
+            purge_remove "$lock_dir/$previous$name"
+        done
+        purge_rmdir_if_empty "$lock_dir"
+    done
+    # A lock step's work folder, left by a juice that was killed while locking.
+    for work in @LOCKS_DIR@/.*@LOCK_WORK_SUFFIX@; do
+        if [ -d "$work" ] && [ ! -L "$work" ]; then purge_remove "$work"; fi
+    done
+    [ -L @LOCKS_DIR@ ] || purge_rmdir_if_empty @LOCKS_DIR@
     # The shared folder (user data: only when empty) and those juice made above it; the
     # shared folder of earlier versions.
     for dir in @LOG_DIR@ @SHARED_DIR@ @SHARED_PARENT@ @SHARED_GRANDPARENT@ \

@@ -133,7 +133,10 @@ class Lab:
 
     def podman_builds(self) -> int:
         calls = self.log.read_text().splitlines() if self.log.exists() else []
-        return sum(1 for call in calls if call.startswith("build "))
+        # Image builds only: juice's lock steps build Containerfile.lock.
+        return sum(
+            1 for call in calls if call.startswith("build ") and "Containerfile.lock" not in call
+        )
 
     def image_ids(self, version: str) -> dict[str, str | None]:
         ids: dict[str, str | None] = {}

@@ -112,6 +112,19 @@ def test_purge_runs_every_step_when_one_removal_fails(root: Path) -> None:
     log = root / "var/log/juice/build-x.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text("a build log\n")
+    # An environment's lock (juice's), and a result in the shared folder (the user's).
+    lock_dir = root / "var/lib/juice/locks/singleuser"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    (lock_dir / "uv.lock").write_text("version = 1\n")
+    (lock_dir / "pyproject.toml").write_text("[project]\n")
+    (lock_dir / "third-party.requirements.txt").write_text("six==1.16.0\n")
+    (lock_dir / "previous.uv.lock").write_text("version = 1\n")  # the configuration before
+    work = root / "var/lib/juice/locks/.singleuser.x1y2.work"  # a killed lock step's
+    work.mkdir()
+    (work / "uv.lock").write_text("version = 1\n")
+    user_data = root / "var/lib/juice/user/shared/results.txt"
+    user_data.parent.mkdir(parents=True, exist_ok=True)
+    user_data.write_text("a measurement\n")
     units = [u for u in (root / "etc/systemd/system").glob("juice-*") if u.is_file()]
     assert units and all(u.read_text().startswith(MARKER) for u in units)
     # One path cannot be removed: a read-only bind mount of a generated directory.
@@ -143,5 +156,9 @@ def test_purge_runs_every_step_when_one_removal_fails(root: Path) -> None:
     assert "kept /var/juice/envs/notes (juice did not create it)" in output
     assert (admin / "todo.txt").read_text() == "keep me\n"
     assert (root / "opt").is_dir()
-    # Only what could not be removed, and the directories holding it and the admin's.
-    assert juice_leftovers(root) == ["/var/juice", f"{rel}/{GENERATED_DIR_STAMP}"]
+    assert not (root / "var/lib/juice/locks").exists()
+    assert user_data.read_text() == "a measurement\n"
+    # Only what could not be removed, the user's data, and the directories holding them.
+    assert juice_leftovers(root) == sorted(
+        ["/var/juice", f"{rel}/{GENERATED_DIR_STAMP}", "/var/lib/juice"]
+    )

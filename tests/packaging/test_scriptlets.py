@@ -59,6 +59,12 @@ def test_purge_uses_the_cores_marker_stamp_and_paths(
     assert f"for unit in {paths.unit_dir}/juice-*; do" in text
     assert f"for log in {paths.log_dir}/build-*.log; do" in text
     assert f"purge_remove {paths.run_dir}\n" in text
+    # The locks: juice's three files per environment, then the folders only when empty.
+    assert f"for lock_dir in {paths.locks_dir}/*; do" in text
+    assert "for name in uv.lock pyproject.toml third-party.requirements.txt; do" in text
+    assert "previous=previous.\n" in text and 'purge_remove "$lock_dir/$previous$name"' in text
+    assert f"for work in {paths.locks_dir}/.*.work; do" in text
+    assert f"[ -L {paths.locks_dir} ] || purge_rmdir_if_empty {paths.locks_dir}" in text
 
 
 @pytest.mark.parametrize(("packager", "name"), [("deb", "postinst"), ("rpm", "posttrans")])

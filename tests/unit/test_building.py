@@ -68,6 +68,22 @@ if args[0] == "rmi":
     images.remove(image)
     save()
     sys.exit(0)
+if args[0] == "build" and args[args.index("--file") + 1].endswith("Containerfile.lock"):
+    # juice's lock step: uv would write the lock into the project folder it mounts.
+    project = next(v.split(":")[0] for v in args if v.endswith(":/opt/juice-build/lock"))
+    with open(os.path.join(project, "uv.lock"), "w") as out:
+        out.write('version = 1\nrevision = 3\nrequires-python = ">=3.10"\n\n[[package]]\n'
+                  'name = "juice-environment"\nversion = "0"\nsource = { virtual = "." }\n')
+    if os.environ.get("FAKE_PODMAN_LOCK_FAIL"):
+        print("Error: building at STEP: exit status 1", file=sys.stderr)
+        sys.exit(1)
+    status = os.environ.get("FAKE_UV_LOCK_STATUS", "0")
+    with open(os.path.join(project, "uv-lock.out"), "w") as out:
+        if status != "0":
+            out.write("error: The lockfile at `uv.lock` needs to be updated\n")
+    with open(os.path.join(project, "uv-lock.status"), "w") as out:
+        out.write(status + "\n")
+    sys.exit(0)
 if args[0] == "build":
     fcntl.flock(lock, fcntl.LOCK_UN)  # builds run in parallel
     context = args[-1]
@@ -107,8 +123,15 @@ def fake_podman(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return log
 
 
-def calls(log: Path) -> list[list[str]]:
-    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+def calls(log: Path, lock_steps: bool = False) -> list[list[str]]:
+    """The fake's podman calls; without juice's lock steps (builds in a lock work folder)
+    unless `lock_steps`."""
+    found = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    return [call for call in found if lock_steps or not _lock_step(call)]
+
+
+def _lock_step(call: list[str]) -> bool:
+    return call[0] == "build" and call[-1].endswith(".work")
 
 
 TWO_SERVICES = MINIMAL + textwrap.dedent(

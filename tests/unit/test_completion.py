@@ -38,7 +38,7 @@ def test_commands_and_subcommands_complete() -> None:
     assert complete("juice ") == ["config", "env"]
     assert complete("juice env b") == ["build"]
     assert complete("juice env ") == [
-        "build", "gc", "history", "list", "push", "render", "rollback", "status",
+        "build", "gc", "history", "list", "lock", "push", "render", "rollback", "status",
     ]  # fmt: skip
     assert complete("juice config v") == ["validate"]
     assert "--jobs" in complete("juice env build --")

@@ -57,7 +57,8 @@ def test_the_page_has_every_command_and_option_of_the_cli(tmp_path: Path) -> Non
     assert paths == [
         "juice config", "juice config show", "juice config validate",
         "juice env", "juice env build", "juice env gc", "juice env history", "juice env list",
-        "juice env push", "juice env render", "juice env rollback", "juice env status",
+        "juice env lock", "juice env push", "juice env render", "juice env rollback",
+        "juice env status",
     ]  # fmt: skip
     for sub in subcommands(ctx):
         assert f"\n   {sub.command_path} [OPTIONS]" in shown, sub.command_path

@@ -364,6 +364,69 @@ def env_build(
         sys.exit(EXIT_FAILED)
 
 
+@env.command("lock")
+@click.argument("names", nargs=-1, shell_complete=_complete_environment_names)
+@click.option("--all", "lock_all", is_flag=True, help="Every environment (the default).")
+@click.option(
+    "--upgrade", is_flag=True, help="Let every package move to its newest allowed version."
+)
+@click.option(
+    "--upgrade-package",
+    "--package",
+    "upgrade_packages",
+    multiple=True,
+    metavar="PACKAGE",
+    help="Let this package (and only what it needs) move; repeat for more.",
+)
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Change nothing: exit 1 when a lock is missing or no longer satisfies its "
+    "configuration (for an administrator's CI).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@_lock_timeout_option
+@click.pass_obj
+def env_lock(
+    paths: HostPaths,
+    names: tuple[str, ...],
+    lock_all: bool,
+    upgrade: bool,
+    upgrade_packages: tuple[str, ...],
+    check: bool,
+    as_json: bool,
+    lock_timeout: float | None,
+) -> None:
+    """Resolve the Python packages of NAMES (default: all) into their uv.lock.
+
+    Locks live in /var/lib/juice/locks/<name>/ (uv.lock and the pyproject.toml it was
+    made for); renders and package upgrades keep them, purge removes them. Without
+    options uv keeps every pin the configuration still allows; builds install exactly
+    the lock. Prints what changed (+ added, - removed, old → new). uv runs in the
+    environment's own build (its base image, volumes, build environment and podman
+    options), so it sees the index, proxy or wheelhouse the build sees.
+    """
+    if names and lock_all:
+        raise click.UsageError("give environment names or --all, not both")
+    if check and (upgrade or upgrade_packages):
+        raise click.UsageError("--check changes nothing: give it without --upgrade")
+    from orangeqs.juice.orchestration.locking import LockRequest, lock
+    from orangeqs.juice.reporting import lock_lines
+
+    request = LockRequest(list(names), upgrade, upgrade_packages, check, lock_timeout)
+
+    def show(result: Any) -> None:
+        for line in lock_lines(result):
+            click.echo(line, err=as_json)
+
+    with _errors():
+        results = lock(paths, request, lambda: _say_waiting(paths), show)
+    if as_json:
+        click.echo(_to_json(results))
+    if not all(result.succeeded for result in results):
+        sys.exit(EXIT_FAILED)
+
+
 @env.command("status")
 @click.argument("names", nargs=-1, shell_complete=_complete_environment_names)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")

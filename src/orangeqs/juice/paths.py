@@ -16,6 +16,18 @@ ROOT_ENV = "JUICE_ROOT"
 # mounted at every container's shared_path, and the folder of wheels mounted at /dist.
 DEFAULT_USER_DATA_SHARED = "/var/lib/juice/user/shared"
 DEFAULT_DIST_DATA = "/var/lib/juice/dist"
+# One folder per environment with its uv.lock and the pyproject.toml it was made for.
+DEFAULT_LOCKS = "/var/lib/juice/locks"
+# The files juice keeps in an environment's lock folder (purge removes these only): the
+# lock, the pyproject.toml it was made for, and its export for the third-party layer.
+LOCK_NAME = "uv.lock"
+LOCKED_PYPROJECT_NAME = "pyproject.toml"
+LOCKED_EXPORT_NAME = "third-party.requirements.txt"
+# The lock of the configuration before (e.g. of the previous core version) is kept under
+# these names, so that going back to it needs no resolution (and no index).
+PREVIOUS_LOCK_PREFIX = "previous."
+# A lock step works in <locks_dir>/.<name>.<random><suffix> (purge removes leftovers).
+LOCK_WORK_SUFFIX = ".work"
 # The shared folder of juice versions before OrangeQS Juice's (purge removes it if empty).
 LEGACY_SHARED_DIR = "/var/juice/shared"
 # The podman lock of juice versions before image generations (purge removes it).
@@ -32,6 +44,9 @@ _DEFAULTS = {
     "shared_dir": DEFAULT_USER_DATA_SHARED,
     "dist_data_dir": DEFAULT_DIST_DATA,
     "log_dir": "/var/log/juice",
+    # The environments' locks: juice's state, not a render (renders and upgrades keep
+    # them; purge removes them).
+    "locks_dir": DEFAULT_LOCKS,
 }
 
 
@@ -53,6 +68,7 @@ class HostPaths:
     # None once planning found that this host has no such folder (nothing is mounted then).
     dist_data_dir: Path | None
     log_dir: Path
+    locks_dir: Path
     root: Path = Path("/")
 
     @classmethod
@@ -91,6 +107,10 @@ class HostPaths:
     def env_dir(self, name: str) -> Path:
         """The directory holding the rendered files of environment `name`."""
         return self.envs_dir / name
+
+    def lock_dir(self, name: str) -> Path:
+        """The folder of environment `name`'s lock: ``uv.lock`` and its ``pyproject.toml``."""
+        return self.locks_dir / name
 
     def build_log(self, name: str) -> Path:
         """Where a build without systemd logs its output."""

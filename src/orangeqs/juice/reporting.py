@@ -11,6 +11,18 @@ from rich.status import Status
 
 from orangeqs.juice.host.images import ImageRecord
 from orangeqs.juice.orchestration.building import BuildReport, BuildResult, Mode, Outcome
+from orangeqs.juice.orchestration.locking import LockOutcome, LockResult
+
+
+def lock_lines(result: LockResult) -> list[str]:
+    """What happened to one lock, then one line per changed package."""
+    where = f"{result.name}: lock {result.outcome.value}"
+    if result.outcome is LockOutcome.FAILED:
+        head, *rest = result.detail.splitlines() or [""]
+        return [f"{where} ({result.lock}): {head}", *(f"    {line}" for line in rest)]
+    if result.detail:
+        where += f": {result.detail}"
+    return [f"{where} ({result.lock})", *(f"    {line}" for line in result.diff().lines())]
 
 
 class ConsoleReporter:
@@ -42,6 +54,8 @@ class ConsoleReporter:
     def planned(self, names: list[str], skipped: list[BuildResult]) -> None:
         self._total = len(names)
         for result in skipped:
+            if result.outcome is Outcome.FAILED:
+                continue  # a lock that cannot be used: reported by locked() and at the end
             if result.outcome is Outcome.REUSED:
                 self._console.print(
                     f"juice: {result.name}: reused {result.image} (its image exists: no build)"
@@ -102,6 +116,11 @@ class ConsoleReporter:
         then = "building it here" if building else "not building it ([images] source = pull)"
         self._console.print(f"juice: {name}: could not pull {reason}; {then}", markup=False)
 
+    def locked(self, result: LockResult) -> None:
+        with self._lock:
+            for line in lock_lines(result):
+                self._console.print(f"juice: {line}", markup=False)
+
     def _refresh(self) -> None:
         if self._status:
             running = ", ".join(self._running)
@@ -120,8 +139,10 @@ def summarize(report: BuildReport, console: Console) -> bool:
     verb = " or ".join(word for word, flag in (("built", builds), ("pulled", pulls)) if flag)
     console.print(f"juice: {built} of {len(results)} environment image(s) {verb}")
     for result in failed:
-        console.print(f"  [red]✗[/red] {result.name}: {result.detail or 'build failed'}")
-        if result.log:
+        # The detail may quote uv, whose "[tool.uv]" is no markup.
+        detail = escape(result.detail or "build failed")
+        console.print(f"  [red]✗[/red] {result.name}: {detail}")
+        if result.log:  # none when it failed before a build (its lock, its pull)
             console.print(f"      log:   {result.log}")
         console.print(f"      retry: {result.retry}")
     if failed:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from orangeqs.juice.environments.core_source import CoreSource
+from orangeqs.juice.environments.locks import THIRD_PARTY_REQUIREMENTS
 from orangeqs.juice.environments.mounts import BUILD_UV, CONTAINER_USER, ENV_DIR
 from orangeqs.juice.environments.pyproject import THIRD_PARTY_FILE
 from orangeqs.juice.environments.spec import EnvironmentSpec
 from orangeqs.juice.environments.templating import templates
 from orangeqs.juice.environments.units import CORE_VERSION_LABEL, DIGEST_LABEL
+from orangeqs.juice.paths import LOCK_NAME
 
 
 def quote_env_value(value: str) -> str:
@@ -26,10 +28,13 @@ def core_marker(core: CoreSource) -> str:
     return f"orangeqs-juice-core {core.version} from {core.kind}"
 
 
-def render_containerfile(spec: EnvironmentSpec, core: CoreSource, digest: str | None = None) -> str:
+def render_containerfile(
+    spec: EnvironmentSpec, core: CoreSource, digest: str | None = None, locked: bool = False
+) -> str:
     """The Containerfile text (deterministic: same inputs, same bytes).
 
-    `digest` (None while computing it) goes into the last line's label.
+    `digest` (None while computing it) goes into the last line's label; `locked`: install
+    from the environment's uv.lock (which `juice env build` always has) rather than resolve.
     """
     config = spec.config
     managed = config.python_source == "managed"
@@ -66,5 +71,8 @@ def render_containerfile(spec: EnvironmentSpec, core: CoreSource, digest: str | 
             uv=BUILD_UV,
             core_marker=core_marker(core),
             third_party_file=THIRD_PARTY_FILE,
+            locked=locked,
+            third_party_requirements=THIRD_PARTY_REQUIREMENTS,
+            lock_file=LOCK_NAME,
         )
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from orangeqs.juice.environments.containerfile import render_containerfile
 from orangeqs.juice.environments.core_source import CoreSource
+from orangeqs.juice.environments.locks import THIRD_PARTY_REQUIREMENTS, Locked
 from orangeqs.juice.environments.pyproject import THIRD_PARTY_FILE, render_pyproject
 from orangeqs.juice.environments.spec import EnvironmentSpec
 from orangeqs.juice.environments.units import (
@@ -17,12 +18,15 @@ from orangeqs.juice.environments.units import (
     render_build_unit,
     render_run_unit,
 )
-from orangeqs.juice.paths import HostPaths
+from orangeqs.juice.paths import LOCK_NAME, HostPaths
 
 # The files a render writes in an environment's directory, in no other place: what
 # removing a stale environment deletes (host/generated.py), and nothing else.
 CONTAINERFILE = "Containerfile"
-ENVIRONMENT_FILES = (THIRD_PARTY_FILE, "pyproject.toml", CONTAINERFILE)
+PYPROJECT = "pyproject.toml"
+ENVIRONMENT_FILES = (THIRD_PARTY_FILE, PYPROJECT, CONTAINERFILE)
+# With a lock: the lock (a copy; juice keeps it in HostPaths.lock_dir) and its export.
+LOCKED_FILES = (LOCK_NAME, THIRD_PARTY_REQUIREMENTS)
 
 
 @dataclass(frozen=True)
@@ -36,30 +40,43 @@ class RenderedEnvironment:
     # Unit file name -> text, written to the systemd unit directory.
     units: dict[str, str]
     build: BuildCommand
-    # Identifies the inputs of the image; stored as a label on the built image.
+    # Identifies the inputs of the image (the lock among them); a label on the built image.
     digest: str
+    # Installed from a lock (what `juice env build` builds); False: uv resolves in the build.
+    locked: bool = False
 
 
 def render_environment(
-    spec: EnvironmentSpec, core: CoreSource, paths: HostPaths, tools: Tools
+    spec: EnvironmentSpec,
+    core: CoreSource,
+    paths: HostPaths,
+    tools: Tools,
+    locked: Locked | None = None,
 ) -> RenderedEnvironment:
-    """Render one environment. Pure: no clock, no subprocess, no file access."""
+    """Render one environment, from its lock when `locked` is given.
+
+    Pure: no clock, no subprocess, no file access.
+    """
     third_party, pyproject, containerfile = ENVIRONMENT_FILES
+    is_locked = locked is not None
     files = {
         third_party: render_pyproject(spec, None, _core_requirements(core)),
         pyproject: render_pyproject(spec, core),
-        containerfile: render_containerfile(spec, core),
+        containerfile: render_containerfile(spec, core, locked=is_locked),
     }
+    if locked is not None:
+        files[LOCK_NAME] = locked.lock
+        files[THIRD_PARTY_REQUIREMENTS] = locked.third_party
     # Tool locations differ between shells and installs but not what they build.
     unlabelled = build_command(spec, core, paths, _NAMED_TOOLS, digest=None)
     digest = _digest(files, unlabelled)
     # The image carries its digest as a label: the Containerfile's last line names it.
-    files["Containerfile"] = render_containerfile(spec, core, digest)
+    files[CONTAINERFILE] = render_containerfile(spec, core, digest, locked=is_locked)
     command = build_command(spec, core, paths, tools, digest=digest)
     units = {spec.build_unit: render_build_unit(spec, paths, command)}
     if spec.run_unit:
         units[spec.run_unit] = render_run_unit(spec, core, paths, tools)
-    return RenderedEnvironment(spec, core, files, units, command, digest)
+    return RenderedEnvironment(spec, core, files, units, command, digest, is_locked)
 
 
 def _core_requirements(core: CoreSource) -> tuple[str, ...]:

@@ -14,7 +14,7 @@ import stat
 from enum import Enum
 from pathlib import Path
 
-from orangeqs.juice.environments.rendering import ENVIRONMENT_FILES
+from orangeqs.juice.environments.rendering import ENVIRONMENT_FILES, LOCKED_FILES
 from orangeqs.juice.host.files import host_error
 from orangeqs.juice.ownership import GENERATED_DIR_STAMP, GENERATED_MARKER
 from orangeqs.juice.settings.types import NAME_PATTERN
@@ -25,7 +25,7 @@ STAMP_TEXT = (
 )
 
 # Every name juice writes in an environment directory; the stamp goes last on removal.
-JUICE_FILE_NAMES = (*ENVIRONMENT_FILES, GENERATED_DIR_STAMP)
+JUICE_FILE_NAMES = (*ENVIRONMENT_FILES, *LOCKED_FILES, GENERATED_DIR_STAMP)
 _ENVIRONMENT_NAME = re.compile(NAME_PATTERN)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Protocol
@@ -28,10 +28,16 @@ from orangeqs.juice.orchestration.generations import (
     target_of,
     with_identity,
 )
+from orangeqs.juice.orchestration.locking import (
+    LockResult,
+    lock_before_build,
+    locked_build_failure,
+    with_usable_locks,
+)
 from orangeqs.juice.orchestration.planning import make_plan
 from orangeqs.juice.orchestration.remote import Source, should_pull
 from orangeqs.juice.orchestration.writing import write_plan
-from orangeqs.juice.paths import HostPaths
+from orangeqs.juice.paths import LOCK_NAME, HostPaths
 
 
 class Mode(str, Enum):
@@ -105,6 +111,8 @@ class BuildReport:
     removed: list[ImageRecord]
     # Per failed environment, the core version of the newest image it still has ("" if none).
     fallbacks: dict[str, str]
+    # The locks made, changed or restored before building (and those that failed).
+    locks: list[LockResult] = field(default_factory=list)
 
     @property
     def succeeded(self) -> bool:
@@ -126,6 +134,7 @@ class BuildReporter(Protocol):
     def pulling(self, name: str, reference: str) -> None: ...
     def pulled(self, result: BuildResult) -> None: ...
     def not_pulled(self, name: str, reason: str, building: bool) -> None: ...
+    def locked(self, result: LockResult) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -158,7 +167,22 @@ def build(paths: HostPaths, request: BuildRequest, reporter: BuildReporter) -> B
         plan = make_plan(paths, render_tools(), request.names or None)
         tools = require_build_tools()
         mode, reason = choose_mode(request.mode, paths)
-        report = write_plan(plan, plan.paths)
+        # Written first as the locks are now: a host that cannot take the files stops
+        # here, before any lock changes. An environment whose lock cannot be used is
+        # not written; it fails on its own below.
+        report = write_plan(with_usable_locks(plan), plan.paths)
+        # Builds install exactly a lock: lock what has none or changed, then write the
+        # files of the new locks.
+        lock_results: list[LockResult] = []
+
+        def on_lock(result: LockResult) -> None:
+            lock_results.append(result)
+            reporter.locked(result)
+
+        locked, lock_failures = lock_before_build(plan, tools.podman, on_lock)
+        if locked is not plan:
+            plan = locked
+            write_plan(plan, plan.paths)
         for path in report.removed:
             reporter.removed(path)
         for path, why in report.left_alone:
@@ -172,7 +196,7 @@ def build(paths: HostPaths, request: BuildRequest, reporter: BuildReporter) -> B
         # A masked build unit is the administrator's word: that environment is not built.
         buildable = [env for env in plan.environments if env.spec.name not in report.masked]
         images = juice_images(tools.podman)
-        kept: list[BuildResult] = []
+        kept = [_lock_failed(environment, detail) for environment, detail in lock_failures]
         targets: list[RenderedEnvironment] = []
         for environment in buildable:
             target = target_of(environment)
@@ -237,7 +261,7 @@ def build(paths: HostPaths, request: BuildRequest, reporter: BuildReporter) -> B
         failed = [result.name for result in results if not result.succeeded]
         after = juice_images(tools.podman) if failed else []
         fallbacks = {name: _newest_core_version(after, name) for name in failed}
-        return BuildReport(version, results, removed, fallbacks)
+        return BuildReport(version, results, removed, fallbacks, lock_results)
 
 
 def _newest_core_version(images: list[ImageRecord], environment: str) -> str:
@@ -311,6 +335,15 @@ def _without_build(
     )
 
 
+def _lock_failed(environment: RenderedEnvironment, detail: str) -> BuildResult:
+    target = target_of(environment)
+    name = environment.spec.name
+    return BuildResult(
+        name, Outcome.FAILED, target.version_reference, target.digest, "", retry_command(name),
+        detail, 0.0,
+    )  # fmt: skip
+
+
 def retry_command(name: str) -> str:
     """The command that builds one environment again."""
     return f"juice env build {name}"
@@ -351,4 +384,6 @@ def _direct_build(environment: RenderedEnvironment, paths: HostPaths) -> tuple[b
         # E.g. the log directory cannot be written: this build fails, the others go on.
         return False, str(log), f"could not run the build: {error}"
     detail = "" if returncode == 0 else f"podman build exited with status {returncode}"
+    if returncode != 0 and environment.locked:
+        detail += locked_build_failure(log, paths.lock_dir(environment.spec.name) / LOCK_NAME)
     return returncode == 0, str(log), detail

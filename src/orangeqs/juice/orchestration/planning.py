@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from orangeqs.juice._version import __version__
 from orangeqs.juice.environments.core_source import (
@@ -10,8 +10,13 @@ from orangeqs.juice.environments.core_source import (
     CoreSourceError,
     resolve_core_source,
 )
+from orangeqs.juice.environments.locks import StoredLock, lock_needed
 from orangeqs.juice.environments.mounts import MountConflictError
-from orangeqs.juice.environments.rendering import RenderedEnvironment, render_environment
+from orangeqs.juice.environments.rendering import (
+    PYPROJECT,
+    RenderedEnvironment,
+    render_environment,
+)
 from orangeqs.juice.environments.spec import (
     EnvironmentSpec,
     plan_environments,
@@ -19,6 +24,7 @@ from orangeqs.juice.environments.spec import (
     unit_clashes,
 )
 from orangeqs.juice.environments.units import Tools
+from orangeqs.juice.host.locks import read_stored_lock
 from orangeqs.juice.host.tools import find_bundled_wheel
 from orangeqs.juice.paths import HostPaths
 from orangeqs.juice.settings import ConfigError, LoadedSettings, load_settings
@@ -35,6 +41,10 @@ class Plan:
     all_units: list[str]
     # The host paths rendered with: the given ones with the configured [data_folder].
     paths: HostPaths
+    # Each rendered environment's lock as the host holds it (rendered from when usable).
+    locks: dict[str, StoredLock] = field(default_factory=dict)
+    # The tools rendered with (a second plan after locking renders with the same).
+    tools: Tools | None = None
 
 
 def environment_key(spec: EnvironmentSpec) -> str:
@@ -80,8 +90,11 @@ def make_plan(
                 f"the environments are: {', '.join(all_names)}",
             ) from None
     wheel = find_bundled_wheel(paths.dist_dir, version)
-    rendered = [_render(spec, loaded, paths, tools, version, wheel) for spec in specs]
-    return Plan(loaded, rendered, all_names, all_units, paths)
+    locks = {spec.name: read_stored_lock(paths.lock_dir(spec.name), tools.uv) for spec in specs}
+    rendered = [
+        _render(spec, loaded, paths, tools, version, wheel, locks[spec.name]) for spec in specs
+    ]
+    return Plan(loaded, rendered, all_names, all_units, paths, locks, tools)
 
 
 def host_paths(paths: HostPaths, loaded: LoadedSettings) -> HostPaths:
@@ -101,11 +114,17 @@ def _render(
     tools: Tools,
     version: str,
     wheel: BundledWheel | None,
+    stored: StoredLock,
 ) -> RenderedEnvironment:
     key = environment_key(spec)
     try:
         core = resolve_core_source(spec.config, version, wheel)
-        return render_environment(spec, core, paths, tools)
+        rendered = render_environment(spec, core, paths, tools, stored.usable())
+        if rendered.locked and lock_needed(stored, rendered.files[PYPROJECT]):
+            # Its lock was made for another configuration: until it is locked again,
+            # the files are this configuration's, resolving in the build.
+            rendered = render_environment(spec, core, paths, tools, None)
+        return rendered
     except CoreSourceError as error:
         raise ConfigError.single(loaded.origin(key), f"{key}.core_source", str(error)) from None
     except MountConflictError as error:

@@ -74,7 +74,7 @@ def survey(plan: Plan, paths: HostPaths) -> Survey:
     juice's way is reported; anything else juice did not make is none of its business.
     """
     found = Survey()
-    for directory in _directories(paths):
+    for directory in juice_directories(paths):
         in_the_way = file_in_the_way(directory)
         if in_the_way is not None:
             found.blocked.append((in_the_way, NOT_A_DIRECTORY))
@@ -86,8 +86,9 @@ def survey(plan: Plan, paths: HostPaths) -> Survey:
     return found
 
 
-def _directories(paths: HostPaths) -> tuple[Path, ...]:
-    # Mount sources must exist, or podman refuses the volume.
+def juice_directories(paths: HostPaths) -> tuple[Path, ...]:
+    """The folders juice makes before anything runs podman: mount sources must exist,
+    or podman refuses the volume."""
     return (paths.envs_dir, paths.unit_dir, paths.shared_dir, paths.run_dir)
 
 
@@ -104,7 +105,7 @@ def write_plan(plan: Plan, paths: HostPaths) -> WriteReport:
     if found.blocked:
         path, reason = found.blocked[0]
         raise HostError(path, reason)
-    changed = write_all(found.writes, directories=list(_directories(paths)))
+    changed = write_all(found.writes, directories=list(juice_directories(paths)))
     report = WriteReport(left_alone=found.left_alone, masked=found.masked)
     for write in found.writes:
         if write.path.name != GENERATED_DIR_STAMP:
