@@ -138,6 +138,8 @@ class World:
     push_report: list[dict[str, object]]
     # Its `juice env push --all` to a registry that is down.
     push_to_down_registry: subprocess.CompletedProcess[str]
+    # The build host's locks, which lab hosts are given (docs/locks.md, a second host).
+    locks: Path
 
     def prefix(self, name: str) -> str:
         return f"{self.registry.address}/{name}"
@@ -214,9 +216,11 @@ def world(
                 signature.write_bytes(bytes(data))
             ids = build.image_ids()
             assert all(ids.values()), ids
+            locks = work / "build-host-locks"
+            shutil.copytree(build.root / "var/lib/juice/locks", locks)
             yield World(
                 registry, lookaside, url, key, work, base_archive, base_image, core_wheel,
-                {name: str(image) for name, image in ids.items()}, report, down,
+                {name: str(image) for name, image in ids.items()}, report, down, locks,
             )  # fmt: skip
         finally:
             build.client.remove_store()
@@ -231,14 +235,19 @@ def lab_hosts(world: World) -> Iterator[list[Host]]:
         host.client.remove_store()
 
 
-def lab_host(world: World, hosts: list[Host], name: str, registry: str, source: str) -> Host:
-    """A lab host that requires the build host's signature on everything from the registry."""
+def lab_host(
+    world: World, hosts: list[Host], name: str, registry: str, source: str, locks: bool = True
+) -> Host:
+    """A lab host that requires the build host's signature on everything from the
+    registry, given the build host's locks (unless `locks` is False)."""
     host = make_host(
         world.work, name, world.registry, world.lookaside, world.base_image, world.core_wheel,
         world.lookaside_url, trusted=world.key,
     )  # fmt: skip
     hosts.append(host)
     host.install(registry, source)
+    if locks:
+        shutil.copytree(world.locks, host.root / "var/lib/juice/locks")
     return host
 
 
@@ -406,3 +415,20 @@ class socket_bound:
 
     def __exit__(self, *exc: object) -> None:
         self._socket.close()
+
+
+def test_pull_mode_without_the_build_hosts_locks_fails_naming_them(
+    world: World, lab_hosts: list[Host]
+) -> None:
+    lab = lab_host(world, lab_hosts, "lab-no-locks", world.prefix(SIGNED), "pull", locks=False)
+
+    result = lab.juice("env", "build", "--all")
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert lab.podman_builds() == 0, lab.log.read_text()
+    for name in NAMES:
+        lock = lab.root / f"var/lib/juice/locks/{name}/uv.lock"
+        assert f"lock {lock}: no lock for this configuration" in result.stdout, result.stdout
+    assert "give this host the build host's locks" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+    assert lab.image_ids() == {name: None for name in NAMES}

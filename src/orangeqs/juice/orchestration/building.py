@@ -179,7 +179,9 @@ def build(paths: HostPaths, request: BuildRequest, reporter: BuildReporter) -> B
             lock_results.append(result)
             reporter.locked(result)
 
-        locked, lock_failures = lock_before_build(plan, tools.podman, on_lock)
+        # A host that only pulls takes its locks from the build host, as its images.
+        pull_only = Source(plan.loaded.settings.images.source) is Source.PULL
+        locked, lock_failures = lock_before_build(plan, tools.podman, on_lock, not pull_only)
         if locked is not plan:
             plan = locked
             write_plan(plan, plan.paths)

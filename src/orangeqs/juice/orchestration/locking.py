@@ -223,13 +223,25 @@ def _run_uv_lock(
         return replace(run, export=export_in_work_folder(folder, uv))
 
 
+# Why a host in [images] source = "pull" has no lock of its own making.
+NOT_RESOLVED_IN_PULL_MODE = (
+    "no lock for this configuration; with [images] source = \"pull\" juice does not "
+    "resolve (the image's identity includes the lock the build host made): give this "
+    "host the build host's locks (docs/locks.md, a second host)"
+)
+
+
 def lock_before_build(
-    plan: Plan, podman: Path, on_result: Callable[[LockResult], None]
+    plan: Plan,
+    podman: Path,
+    on_result: Callable[[LockResult], None],
+    resolve_locks: bool = True,
 ) -> tuple[Plan, list[tuple[RenderedEnvironment, str]]]:
     """The plan to build: every environment rendered from its lock, made or updated
-    first where needed (see lock_for_build). The environments whose lock cannot be
-    used are left out, and returned with the reason, naming the lock."""
-    results = lock_for_build(plan, podman, on_result)
+    first where needed (see lock_for_build; with `resolve_locks` False, a lock that
+    would need uv fails instead). The environments whose lock cannot be used are left
+    out, and returned with the reason, naming the lock."""
+    results = lock_for_build(plan, podman, on_result, resolve_locks)
     if results:  # render again from the new locks
         names = [environment.spec.name for environment in plan.environments]
         plan = make_plan(plan.paths, plan.tools or render_tools(), names)
@@ -261,7 +273,10 @@ def with_usable_locks(plan: Plan) -> Plan:
 
 
 def lock_for_build(
-    plan: Plan, podman: Path, on_result: Callable[[LockResult], None]
+    plan: Plan,
+    podman: Path,
+    on_result: Callable[[LockResult], None],
+    resolve_locks: bool = True,
 ) -> dict[str, LockResult]:
     """Before a build: lock each environment that has no lock or whose configuration
     changed (existing pins kept; the kept lock of the configuration before when it is
@@ -282,6 +297,8 @@ def lock_for_build(
             continue
         elif previous_fits(stored, pyproject):
             result = _restore(name, lock_path, stored)
+        elif not resolve_locks:
+            result = _failed(name, lock_path, NOT_RESOLVED_IN_PULL_MODE)
         else:
             result = resolve(environment, plan, podman, uv_lock_arguments(), resolved)
         on_result(result)
