@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from support.registry import CERTS_D, Registry, running_registry
 from support.repos import PublishedRepository, served_repository
 
 from orangeqs.juice.environments.units import DIGEST_LABEL
+from orangeqs.juice.paths import DEFAULT_LOCKS as LOCKS_DIR
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "packaging"))
 
@@ -95,7 +97,9 @@ def configure(host: BootedHost, registry: str, source: str) -> None:
     write_file(host, REGISTRY_DROP_IN, f'[images]\nregistry = "{registry}"\nsource = "{source}"\n')
 
 
-def test_apt_install_in_pull_mode_pulls_every_image_and_builds_none(site: Site) -> None:
+def test_apt_install_in_pull_mode_pulls_every_image_and_builds_none(
+    site: Site, tmp_path: Path
+) -> None:
     names = shipped_environments()
     prefix = f"{site.registry.address}/juice"
     suite, number = site.target.suite, site.target.version_id
@@ -108,9 +112,14 @@ def test_apt_install_in_pull_mode_pulls_every_image_and_builds_none(site: Site) 
         push = build_host.run(["juice", "env", "push", "--all", "--json"], timeout=900, check=False)
         assert push.returncode == 0, push.stdout + push.stderr
         digests = {row["name"]: row["manifest_digest"] for row in json.loads(push.stdout)}
+        # The lab host is given the build host's locks, as docs/locks.md says: an image's
+        # identity includes its lock, and a host that only pulls never resolves.
+        locks = tmp_path / "locks"
+        shutil.copytree(build_host.root / LOCKS_DIR.lstrip("/"), locks)
 
     with BootedHost(f"juice-registry-lab-{number}", suite=suite) as lab_host:
         prepare(lab_host, site, prefix, "pull")
+        lab_host.copy_in(locks, LOCKS_DIR)
         cursor = journal_cursor(lab_host)
         apt(lab_host, "update")
         out = apt(lab_host, "install", PACKAGE)

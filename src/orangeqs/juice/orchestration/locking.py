@@ -225,7 +225,7 @@ def _run_uv_lock(
 
 # Why a host in [images] source = "pull" has no lock of its own making.
 NOT_RESOLVED_IN_PULL_MODE = (
-    "no lock for this configuration; with [images] source = \"pull\" juice does not "
+    'no lock for this configuration; with [images] source = "pull" juice does not '
     "resolve (the image's identity includes the lock the build host made): give this "
     "host the build host's locks (docs/locks.md, a second host)"
 )
