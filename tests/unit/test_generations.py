@@ -170,3 +170,14 @@ def test_gc_of_one_environment_removes_only_its_names_of_a_shared_image() -> Non
     assert [(record.environment, record.references) for record in removals] == [
         ("lab", old.references)
     ]
+
+
+def test_an_image_named_by_none_of_juices_repositories_is_not_juices() -> None:
+    # An administrator's image built FROM an environment's inherits its labels.
+    podman_json = json.dumps(
+        [
+            {"Id": "theirs", "Names": ["localhost/lab-tools:1"], "Labels": {DIGEST_LABEL: "d"}},
+            {"Id": "dangling", "Names": [], "Labels": {DIGEST_LABEL: "e"}},
+        ]
+    )
+    assert [(r.image_id, r.environment) for r in image_records(podman_json)] == [("dangling", "")]

@@ -399,3 +399,23 @@ def test_uvs_words_in_a_failure_are_printed_as_they_are() -> None:
     text = console.export_text()
     assert f"✗ lab: {detail}" in text
     assert "log:" not in text  # it failed before any build: no log to name
+
+
+def test_a_host_that_pulls_its_images_does_not_resolve(
+    host: JuiceHost,
+    fake_podman: Path,  # noqa: F811
+) -> None:
+    host.write_config(MINIMAL + '[images]\nregistry = "127.0.0.1:5000/juice"\nsource = "pull"\n')
+
+    refused = host.run("env", "lock")
+    built = host.run("env", "build", "--all")
+
+    assert refused.exit_code == 2
+    assert "images.source" in refused.stderr and "copy the locks" in refused.stderr
+    # The build names the lock to copy, and neither locks, pulls nor builds.
+    lock = host.paths.lock_dir("singleuser") / "uv.lock"
+    assert built.exit_code == 1
+    assert f"lock {lock}: no lock for this configuration" in built.output
+    assert "give this host the build host's locks" in built.output
+    assert [call[0] for call in calls(fake_podman) if call[0] in ("build", "pull")] == []
+    assert not lock.exists()

@@ -194,7 +194,6 @@ def render_run_unit(spec: EnvironmentSpec, core: CoreSource, paths: HostPaths, t
         .get_template("run.service.j2")
         .render(
             name=spec.name,
-            build_unit=spec.build_unit,
             run=exec_line(run_command(spec, core, paths, tools)),
             stop=exec_line(stop),
         )

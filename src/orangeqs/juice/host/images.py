@@ -97,8 +97,12 @@ def image_records(podman_json: str) -> list[ImageRecord]:
             if environment is not None:
                 by_environment.setdefault(environment, []).append(name)
         if not by_environment:
-            # No environment's name left (or only foreign ones): images of juice before
-            # shared images carry their environment as a label.
+            if names:
+                # Named, but by none of juice's repositories: an administrator's image
+                # (e.g. one built FROM an environment's, inheriting its labels).
+                continue
+            # No name left: images of juice before shared images carry their
+            # environment as a label.
             by_environment[str(labels.get(ENVIRONMENT_LABEL, ""))] = []
         image_id = str(entry["Id"])
         for environment, references in by_environment.items():

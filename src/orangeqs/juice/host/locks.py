@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from orangeqs.juice._version import CORE_DISTRIBUTION
@@ -209,6 +209,8 @@ def _remove_image(podman: Path, iidfile: Path) -> None:
         image = iidfile.read_text(encoding="utf-8").strip()
     except OSError:
         return
-    subprocess.run(
-        [str(podman), "rmi", "--no-prune", image], capture_output=True, check=False, timeout=120
-    )
+    # A leftover when podman hangs: podman's prune removes it later; nothing builds on it.
+    with suppress(subprocess.TimeoutExpired):
+        subprocess.run(
+            [str(podman), "rmi", "--no-prune", image], capture_output=True, check=False, timeout=120
+        )

@@ -45,12 +45,20 @@ def pull(podman: Path, reference: str) -> Pulled:
     result = _run(podman, "pull", "--quiet", reference)
     if result.returncode != 0:
         raise RegistryError(_reason(result.stderr))
-    image_id = result.stdout.strip().splitlines()[-1].removeprefix("sha256:")
+    lines = result.stdout.strip().splitlines()
+    if not lines:
+        raise RegistryError(f"podman pull {reference} named no image")
+    image_id = lines[-1].removeprefix("sha256:")
     inspect = _run(podman, "image", "inspect", image_id)
     if inspect.returncode != 0:
         raise RegistryError(_reason(inspect.stderr))
-    (found,) = json.loads(inspect.stdout)
-    labels = {str(key): str(value) for key, value in (found.get("Labels") or {}).items()}
+    try:
+        (found,) = json.loads(inspect.stdout)
+        labels = {str(key): str(value) for key, value in (found.get("Labels") or {}).items()}
+    except (ValueError, AttributeError) as error:
+        raise RegistryError(
+            f"podman image inspect {image_id}: unexpected output ({error})"
+        ) from None
     return Pulled(image_id, str(found.get("Digest") or ""), labels)
 
 

@@ -207,12 +207,16 @@ def build(paths: HostPaths, request: BuildRequest, reporter: BuildReporter) -> B
                 targets.append(environment)
                 continue
             existing = with_identity(images, target)
+            outcome = Outcome.REUSED if action is Action.REUSE else Outcome.UP_TO_DATE
+            detail = ""
             if action is Action.REUSE and existing is not None:
                 # Services of this version run the existing image (maybe one built for
                 # an environment of the same configuration) again: no build.
-                _name_image(tools, existing.image_id, target)
-            outcome = Outcome.REUSED if action is Action.REUSE else Outcome.UP_TO_DATE
-            kept.append(_without_build(environment, target, outcome))
+                try:
+                    _name_image(tools, existing.image_id, target)
+                except PodmanError as error:  # this environment fails; the others go on
+                    outcome, detail = Outcome.FAILED, str(error)
+            kept.append(_without_build(environment, target, outcome, detail))
         images_settings = plan.loaded.settings.images
         if images_settings.registry and should_pull(Source(images_settings.source)):
             # Here, not at the top: pulling.py builds on this module's result types.
@@ -329,12 +333,13 @@ def _share_image(
 
 
 def _without_build(
-    environment: RenderedEnvironment, target: Target, outcome: Outcome
+    environment: RenderedEnvironment, target: Target, outcome: Outcome, detail: str = ""
 ) -> BuildResult:
     name = environment.spec.name
     return BuildResult(
-        name, outcome, target.version_reference, target.digest, "", retry_command(name), "", 0.0
-    )
+        name, outcome, target.version_reference, target.digest, "", retry_command(name), detail,
+        0.0,
+    )  # fmt: skip
 
 
 def _lock_failed(environment: RenderedEnvironment, detail: str) -> BuildResult:

@@ -48,8 +48,10 @@ from orangeqs.juice.host.locks import (
 )
 from orangeqs.juice.host.tools import render_tools, require_build_tools
 from orangeqs.juice.orchestration.planning import Plan, make_plan
+from orangeqs.juice.orchestration.remote import Source
 from orangeqs.juice.orchestration.writing import juice_directories
 from orangeqs.juice.paths import LOCK_NAME, HostPaths
+from orangeqs.juice.settings import ConfigError, Problem
 
 
 class LockOutcome(str, Enum):
@@ -107,6 +109,20 @@ def lock(
     """Lock (or check) each selected environment, one after the other."""
     with exclusive_lock(paths.lock_file, on_wait, request.lock_timeout):
         plan = make_plan(paths, render_tools(), request.names or None)
+        if not request.check and plan.loaded.settings.images.source == Source.PULL.value:
+            # A lock of this host's making would change every image's identity, and the
+            # registry holds the images of the build host's locks.
+            raise ConfigError(
+                [
+                    Problem(
+                        plan.loaded.origin("images.source"),
+                        "images.source",
+                        '"pull": this host takes its locks from the build host, as its '
+                        "images; lock there and copy the locks (docs/locks.md), or use "
+                        "--check",
+                    )
+                ]
+            )
         tools = require_build_tools()
         arguments = uv_lock_arguments(request.upgrade, request.upgrade_packages, request.check)
         resolved: Resolved = {}

@@ -55,11 +55,29 @@ def pull_missing(
 ) -> PullStep:
     """Pull each environment's image; in `pull-or-build`, those not pulled are built."""
     step = PullStep([], [])
+    # Identities pulled in this step: an environment of the same configuration gets the
+    # image by its names, without asking the registry (which may hold it under only one).
+    pulled_by_digest: dict[str, tuple[str, str]] = {}
     for environment in environments:
         target = target_of(environment)
         remote = remote_target(registry, target)
-        reporter.pulling(target.environment, remote.identity_reference)
         start = time.monotonic()
+        if target.digest in pulled_by_digest:
+            image_id, origin = pulled_by_digest[target.digest]
+            try:
+                tag(podman, image_id, target.identity_reference, target.version_reference)
+                outcome, detail = Outcome.PULLED, ""
+            except PodmanError as error:
+                outcome, detail = Outcome.FAILED, str(error)
+            result = BuildResult(
+                target.environment, outcome, target.version_reference, target.digest, "",
+                retry_command(target.environment), detail, time.monotonic() - start,
+                pulled_from=origin,
+            )  # fmt: skip
+            reporter.pulled(result)
+            step.results.append(result)
+            continue
+        reporter.pulling(target.environment, remote.identity_reference)
         try:
             pulled = pull(podman, remote.identity_reference)
             if pulled.labels.get(DIGEST_LABEL) != target.digest:
@@ -103,6 +121,7 @@ def pull_missing(
                 time.monotonic() - start,
                 pulled_from=f"{remote.repository}@{pulled.manifest_digest}",
             )
+            pulled_by_digest[target.digest] = (pulled.image_id, result.pulled_from)
         reporter.pulled(result)
         step.results.append(result)
     return step
