@@ -31,6 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
+from support.core_versions import build_wheel  # noqa: E402
 from support.podman import (  # noqa: E402
     BASE_IMAGE,
     BUILD_SETTINGS,
@@ -117,11 +118,7 @@ class Host:
 
 
 def core_wheel(work: Path) -> Path:
-    uv = Path(sys.executable).parent / "uv"
-    subprocess.run([str(uv), "build", "--wheel", "--out-dir", str(work / "wheel"), str(REPO)],
-                   check=True, capture_output=True)  # fmt: skip
-    (wheel,) = (work / "wheel").glob("*.whl")
-    return wheel
+    return build_wheel(REPO, work / "wheel")
 
 
 def main() -> None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shlex
 import shutil
 import subprocess
@@ -35,6 +34,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
+from support.core_versions import build_wheel, checkout_as_version  # noqa: E402
 from support.podman import (  # noqa: E402
     BASE_IMAGE,
     BUILD_SETTINGS,
@@ -155,22 +155,12 @@ class Bench:
 
 def build_wheels(work: Path) -> tuple[Path, Path, Path]:
     """The core wheel of this checkout (v1), and of a copy with version V2."""
-    uv = Path(sys.executable).parent / "uv"
-    v2 = work / "core-v2"
-    shutil.copytree(REPO / "src", v2 / "src")
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(REPO / name, v2 / name)
-    version_file = v2 / "src/orangeqs/juice/_version.py"
-    text = version_file.read_text()
-    version_file.write_text(re.sub(r'__version__ = "[^"]*"', f'__version__ = "{V2}"', text))
-    for tree, out in ((REPO, work / "wheel-v1"), (v2, work / "wheel-v2")):
-        subprocess.run([str(uv), "build", "--wheel", "--out-dir", str(out), str(tree)],
-                       check=True, capture_output=True)  # fmt: skip
+    v2 = checkout_as_version(work / "core-v2", V2)
     # The package byte-compiles its venv: v2 runs from compiled sources too.
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(v2 / "src")], check=True,
                    capture_output=True)  # fmt: skip
-    (wheel_v1,) = (work / "wheel-v1").glob("*.whl")
-    (wheel_v2,) = (work / "wheel-v2").glob("*.whl")
+    wheel_v1 = build_wheel(REPO, work / "wheel-v1")
+    wheel_v2 = build_wheel(v2, work / "wheel-v2")
     return wheel_v1, wheel_v2, v2 / "src"
 
 

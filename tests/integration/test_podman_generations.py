@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -19,13 +18,14 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from support.core_versions import build_wheel, checkout_as_version
 from support.podman import BUILD_SETTINGS
 
 from orangeqs.juice import __version__ as V1
 
 pytestmark = pytest.mark.podman
 
-REPO = Path(__file__).resolve().parents[2]
+
 V2 = "99.0.0"
 JUICE_V1 = [str(Path(sys.executable).parent / "juice")]
 JUICE_V2 = [sys.executable, "-m", "orangeqs.juice.cli"]
@@ -35,13 +35,7 @@ NAMES = ["singleuser", "plain", "pinned"]
 @pytest.fixture(scope="module")
 def v2_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """This checkout's package with version V2, and its wheel in `wheel/`."""
-    tree = tmp_path_factory.mktemp("core-v2")
-    shutil.copytree(REPO / "src", tree / "src")
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(REPO / name, tree / name)
-    version_file = tree / "src/orangeqs/juice/_version.py"
-    text = version_file.read_text()
-    version_file.write_text(re.sub(r'__version__ = "[^"]*"', f'__version__ = "{V2}"', text))
+    tree = checkout_as_version(tmp_path_factory.mktemp("core-v2"), V2)
     # v2 needs something that one environment cannot have (see config()).
     pyproject = tree / "pyproject.toml"
     text = pyproject.read_text()
@@ -49,12 +43,7 @@ def v2_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pyproject.write_text(
         text.replace("\ndependencies = [\n", '\ndependencies = [\n  "six<1",\n', 1)
     )
-    uv = Path(sys.executable).parent / "uv"
-    subprocess.run(
-        [str(uv), "build", "--wheel", "--out-dir", str(tree / "wheel"), str(tree)],
-        check=True,
-        capture_output=True,
-    )
+    build_wheel(tree, tree / "wheel")
     return tree
 
 

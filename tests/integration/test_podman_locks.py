@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from support import CACHE_DIR, file_lock
+from support.core_versions import REPO, build_wheel, checkout_as_version
 from support.http import serve_directory
 from support.podman import BUILD_SETTINGS, CA_IN_BUILDS, HOST_CA_BUNDLE
 from support.wheels import download, fetch_wheels, write_index
@@ -29,7 +30,6 @@ from orangeqs.juice import __version__
 pytestmark = pytest.mark.podman
 
 JUICE = Path(sys.executable).parent / "juice"
-REPO = Path(__file__).resolve().parents[2]
 SIX = ["six==1.16.0", "six==1.17.0"]
 V2 = "99.0.0"
 # Every installed distribution as name==version, sorted: a `pip freeze` of the image.
@@ -172,18 +172,8 @@ def test_the_lock_keeps_six_until_upgraded_and_a_second_host_gets_the_same(
 def core_v2(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """This checkout's package as version V2 (nothing else changed): its source tree,
     with its wheel in `wheel/`."""
-    tree = tmp_path_factory.mktemp("core-v2")
-    shutil.copytree(REPO / "src", tree / "src")
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(REPO / name, tree / name)
-    version_file = tree / "src/orangeqs/juice/_version.py"
-    text = version_file.read_text()
-    version_file.write_text(re.sub(r'__version__ = "[^"]*"', f'__version__ = "{V2}"', text))
-    uv = Path(sys.executable).parent / "uv"
-    subprocess.run(
-        [str(uv), "build", "--wheel", "--out-dir", str(tree / "wheel"), str(tree)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    tree = checkout_as_version(tmp_path_factory.mktemp("core-v2"), V2)
+    build_wheel(tree, tree / "wheel")
     return tree
 
 
