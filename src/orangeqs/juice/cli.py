@@ -337,13 +337,16 @@ def env_build(
 ) -> None:
     """Render environments and make sure each has its image (NAMES, or all).
 
-    An environment whose image was built from exactly the files rendered now (same
-    configuration, same core wheel) is not built again: it is `up to date`, or `reused`
-    when services named another image. Other environments are built; builds run to
-    their end even when one fails. With [images] source = "pull" they are pulled from
-    [images] registry instead ("pull-or-build": built when not pulled; see
-    docs/registry.md). Afterwards juice removes the images beyond the last
-    [images] keep core versions (default 2), never one a container uses.
+    First an environment with no lock, or whose configuration changed, is locked
+    (uv.lock in /var/lib/juice/locks/<name>; existing pins kept; the changes printed);
+    builds install exactly the lock. An environment whose image was built from exactly
+    the files and lock of now (same configuration, same core wheel) is not built
+    again: it is `up to date`, or `reused` when services named another image (or only
+    an environment of the same configuration had it: they share one image). Other
+    environments are built; builds run to their end even when one fails. With [images]
+    source = "pull" they are pulled from [images] registry instead ("pull-or-build":
+    built when not pulled; see docs/registry.md). Afterwards juice removes the images
+    beyond the last [images] keep core versions (default 2), never one a container uses.
     Logs: `journalctl -u juice-<name>-build.service`, or /var/log/juice/build-<name>.log
     without systemd. Exit status 1 when any build failed.
     """
