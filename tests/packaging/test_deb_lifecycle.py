@@ -58,7 +58,10 @@ def test_install_runs_the_hook_and_survives_a_failed_build(
     # The build was attempted (direct mode: no systemd here) and failed gracefully.
     assert "juice env build --all" in output
     assert "the package is installed; retry with: sudo juice env build --all" in output
-    assert "log:" in output
+    # It failed at its first step (locking it needs the base image, which this root
+    # cannot pull), named with the way to retry it.
+    assert "✗ singleuser: lock /var/lib/juice/locks/singleuser/uv.lock:" in output
+    assert "retry: juice env build singleuser" in output
     status = run_in_root(root, ["dpkg-query", "-W", "-f=${Status} ${Version}", "orangeqs-juice"])
     assert status.stdout == f"install ok installed 0.9.0~rc1{target.deb_suffix}"
     python = run_in_root(root, ["readlink", "-f", "/opt/orangeqs/juice/venv/bin/python"])
