@@ -51,6 +51,9 @@ if args[0] == "images":
     print(json.dumps([i for i in images if key in (i["Labels"] or {})]))
     sys.exit(0)
 if args[0] == "tag":
+    if os.environ.get("FAKE_PODMAN_TAG_FAIL"):
+        print("Error: tag refused", file=sys.stderr)
+        sys.exit(125)
     image = find(args[1])
     for ref in args[2:]:
         name(image, ref)
@@ -383,3 +386,24 @@ def test_push_of_an_environment_not_built_names_the_build_to_run(
     assert row["references"][0].startswith("registry.lab.example:5000/juice/juice-singleuser:id-")
     assert "singleuser: not pushed: no image built from the files rendered now" in result.stderr
     assert not [call for call in calls(fake_podman) if call[0] == "push"]
+
+
+def test_a_failed_tag_of_a_shared_image_fails_only_that_environment(
+    host: JuiceHost, fake_podman: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host.write_config(MINIMAL + "[services.twin]\n[services.own.environment]\nbase_image = 'x'\n")
+    assert host.run("env", "build", "singleuser", "own").exit_code == 0
+    monkeypatch.setenv("FAKE_PODMAN_TAG_FAIL", "1")
+
+    # twin has singleuser's configuration: juice names singleuser's image for it.
+    result = host.run("env", "build", "--all", "--json")
+
+    assert result.exit_code == 1, result.output
+    rows = {row["name"]: row for row in json.loads(result.stdout)["results"]}
+    assert {name: row["outcome"] for name, row in rows.items()} == {
+        "singleuser": "up to date",
+        "own": "up to date",
+        "twin": "failed",
+    }
+    assert "tag refused" in rows["twin"]["detail"]
+    assert builds(fake_podman) == ["singleuser", "own"]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import shlex
+from pathlib import Path
+
 import pytest
 
 from orangeqs.juice.host.images import ImageRecord
+from orangeqs.juice.host.registry import RegistryError, pull
 from orangeqs.juice.orchestration.generations import Target
 from orangeqs.juice.orchestration.remote import (
     PullFailure,
@@ -100,3 +104,24 @@ def test_a_pulled_image_names_its_repository_and_manifest_digest() -> None:
     )
 
     assert pulled_from(image) == f"127.0.0.1:5000/juice/juice-lab@{MANIFEST}"
+
+
+@pytest.mark.parametrize(
+    ("pull_output", "inspect_output", "message"),
+    [
+        ("", "[]", "named no image"),
+        ("sha256:abc\n", "not json", "unexpected output"),
+    ],
+)
+def test_a_pull_podman_answers_oddly_is_a_registry_error_not_a_traceback(
+    tmp_path: Path, pull_output: str, inspect_output: str, message: str
+) -> None:
+    podman = tmp_path / "podman"
+    podman.write_text(
+        "#!/bin/sh\n"
+        f"if [ \"$1\" = pull ]; then printf '%s' {shlex.quote(pull_output)}; exit 0; fi\n"
+        f"printf '%s' {shlex.quote(inspect_output)}\n"
+    )
+    podman.chmod(0o755)
+    with pytest.raises(RegistryError, match=message):
+        pull(podman, "127.0.0.1:5000/juice/juice-lab:id-d")
