@@ -10,13 +10,14 @@ import json
 import os
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from juice_host import MINIMAL, JuiceHost
 from test_building import builds, calls, fake_podman  # noqa: F401  (fixture)
 
-from orangeqs.juice.environments.core_source import BundledWheel, resolve_core_source
+from orangeqs.juice.environments.core_source import BundledWheel, CoreSource, resolve_core_source
 from orangeqs.juice.environments.locks import (
     Change,
     Locked,
@@ -184,6 +185,25 @@ def test_the_lock_is_part_of_the_identity() -> None:
     assert render(LOCKED).digest == render(LOCKED).digest
     assert render(None).digest != render(LOCKED).digest
     assert not render(None).locked
+
+
+def test_the_lock_leaves_out_the_packages_own_wheel_but_not_a_core_from_an_index() -> None:
+    wheel = replace(WHEEL, requirements=("click>=8",))
+    settings = OrchestrationSettings.model_validate(tomllib.loads(SYSTEM))
+    (spec,) = plan_environments(settings)
+    bundled = render_environment(spec, CoreSource("wheel", "1.2.0", wheel), PATHS, TOOLS, None)
+    project = tomllib.loads(bundled.lock_project)["project"]
+    assert project["dependencies"] == ["six", "click>=8"]
+    newer = render_environment(
+        spec, CoreSource("wheel", "1.3.0", replace(wheel, sha256="cd" * 32)), PATHS, TOOLS, None
+    )
+    assert newer.lock_project == bundled.lock_project, "a new core with the same requirements"
+    assert newer.digest != bundled.digest
+    registry = render_environment(spec, CoreSource("registry", "1.2.0"), PATHS, TOOLS, None)
+    assert (
+        "orangeqs-juice-core==1.2.0"
+        in tomllib.loads(registry.lock_project)["project"]["dependencies"]
+    )
 
 
 def test_the_lock_step_is_the_image_up_to_its_python_packages_then_uv_lock() -> None:

@@ -74,5 +74,6 @@ def render_containerfile(
             locked=locked,
             third_party_requirements=THIRD_PARTY_REQUIREMENTS,
             lock_file=LOCK_NAME,
+            core_wheel=str(core.bundled.path) if core.bundled else "",
         )
     )

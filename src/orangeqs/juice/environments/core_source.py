@@ -41,6 +41,11 @@ class CoreSource:
     version: str
     wheel: BundledWheel | None = None
 
+    @property
+    def bundled(self) -> BundledWheel | None:
+        """The package's own wheel, when the core comes from it."""
+        return self.wheel if self.kind == "wheel" else None
+
     def requirement(self) -> str:
         """The dependency line in the environment's pyproject.toml."""
         if self.kind == "registry":

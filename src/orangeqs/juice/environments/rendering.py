@@ -45,6 +45,15 @@ class RenderedEnvironment:
     # Installed from a lock (what `juice env build` builds); False: uv resolves in the build.
     locked: bool = False
 
+    @property
+    def lock_project(self) -> str:
+        """The pyproject.toml that uv locks. Without the core when it is the package's own
+        wheel: the package pins that wheel by its content and the file lists what the
+        core needs, so a new core version with the same requirements keeps the lock
+        (no uv run, and a host that pulls its images needs no new locks). With the core
+        when it comes from an index or a source tree, whose requirements only uv knows."""
+        return self.files[THIRD_PARTY_FILE if self.core.bundled else PYPROJECT]
+
 
 def render_environment(
     spec: EnvironmentSpec,
@@ -81,7 +90,7 @@ def render_environment(
 
 def _core_requirements(core: CoreSource) -> tuple[str, ...]:
     """What the bundled core wheel needs (unknown for the other sources)."""
-    return core.wheel.requirements if core.kind == "wheel" and core.wheel else ()
+    return core.bundled.requirements if core.bundled else ()
 
 
 _NAMED_TOOLS = Tools(podman=Path("podman"), uv=Path("uv"))

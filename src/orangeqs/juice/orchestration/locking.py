@@ -34,7 +34,6 @@ from orangeqs.juice.environments.locks import (
 from orangeqs.juice.environments.mounts import BUILD_UV
 from orangeqs.juice.environments.rendering import (
     CONTAINERFILE,
-    PYPROJECT,
     RenderedEnvironment,
 )
 from orangeqs.juice.host.files import HostError, exclusive_lock, host_error, write_all
@@ -182,7 +181,7 @@ def resolve(
     key = lock_request_key(
         environment.files[CONTAINERFILE],
         environment.build.build,
-        environment.files[PYPROJECT],
+        environment.lock_project,
         stored.lock,
         arguments,
     )
@@ -196,7 +195,7 @@ def resolve(
         diff = diff_locks(stored.lock, new)
     except LockFormatError as error:
         return _failed(name, lock_path, str(error))
-    pyproject = environment.files[PYPROJECT]
+    pyproject = environment.lock_project
     if stored.lock != new or stored.pyproject != pyproject:
         # A new configuration: the lock of the one before stays, to go back to.
         keep_previous = stored.lock is not None and stored.pyproject not in (None, pyproject)
@@ -231,7 +230,7 @@ def _run_uv_lock(
         containerfile = lock_containerfile(
             environment.files[CONTAINERFILE], str(BUILD_UV), arguments, secrets.token_hex(8)
         )
-        prepare_work_folder(folder, environment.files[PYPROJECT], lock, containerfile)
+        prepare_work_folder(folder, environment.lock_project, lock, containerfile)
         run = run_lock_build(lock_build_argv(environment.build.build, str(folder)), podman, folder)
         if run.lock is None:
             return run
@@ -305,7 +304,7 @@ def lock_for_build(
     for environment in plan.environments:
         name = environment.spec.name
         stored = plan.locks[name]
-        pyproject = environment.files[PYPROJECT]
+        pyproject = environment.lock_project
         lock_path = plan.paths.lock_dir(name) / LOCK_NAME
         if stored.problem:
             result = _failed(name, lock_path, stored.problem)

@@ -13,7 +13,6 @@ from orangeqs.juice.environments.core_source import (
 from orangeqs.juice.environments.locks import StoredLock, lock_needed
 from orangeqs.juice.environments.mounts import MountConflictError
 from orangeqs.juice.environments.rendering import (
-    PYPROJECT,
     RenderedEnvironment,
     render_environment,
 )
@@ -120,7 +119,7 @@ def _render(
     try:
         core = resolve_core_source(spec.config, version, wheel)
         rendered = render_environment(spec, core, paths, tools, stored.usable())
-        if rendered.locked and lock_needed(stored, rendered.files[PYPROJECT]):
+        if rendered.locked and lock_needed(stored, rendered.lock_project):
             # Its lock was made for another configuration: until it is locked again,
             # the files are this configuration's, resolving in the build.
             rendered = render_environment(spec, core, paths, tools, None)
