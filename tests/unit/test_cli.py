@@ -183,3 +183,25 @@ def test_version_imports_neither_pydantic_nor_rich_nor_jinja2() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout
     assert out.splitlines()[-1] == "[]"
+
+
+def test_status_renders_no_template(
+    host: JuiceHost,
+    fake_podman: Path,  # noqa: F811
+) -> None:
+    # `juice env status` compares identities (computed from the templates' values) with
+    # the images; it writes nothing, so it needs no template engine, and starts faster.
+    host.write_config(MINIMAL)
+    assert host.run("env", "build").exit_code == 0
+    probe = (
+        "import sys; from orangeqs.juice import cli\n"
+        f"try:\n    cli.main(['--root', {str(host.root)!r}, 'env', 'status', '--json'])\n"
+        "except SystemExit:\n    pass\n"
+        "print('jinja2' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    *status, imported = out.splitlines()
+    assert json.loads("\n".join(status))[0]["state"] == "up to date"
+    assert imported == "False"

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
-from orangeqs.juice.environments.containerfile import render_containerfile
+from orangeqs.juice.environments.containerfile import (
+    CONTAINERFILE_TEMPLATE,
+    containerfile_values,
+    render_containerfile,
+)
 from orangeqs.juice.environments.core_source import CoreSource
 from orangeqs.juice.environments.locks import THIRD_PARTY_REQUIREMENTS, Locked
 from orangeqs.juice.environments.pyproject import THIRD_PARTY_FILE, render_pyproject
 from orangeqs.juice.environments.spec import EnvironmentSpec
+from orangeqs.juice.environments.templating import template_source
 from orangeqs.juice.environments.units import (
     BuildCommand,
     Tools,
@@ -31,19 +39,40 @@ LOCKED_FILES = (LOCK_NAME, THIRD_PARTY_REQUIREMENTS)
 
 @dataclass(frozen=True)
 class RenderedEnvironment:
-    """The files of an environment and how to build it."""
+    """The files of an environment and how to build it.
+
+    The Containerfile and the units are rendered when first asked for: a plan that is
+    only compared with the images (`juice env status`) never loads the template engine.
+    """
 
     spec: EnvironmentSpec
     core: CoreSource
-    # File name -> text, written to the environment's directory.
-    files: dict[str, str]
-    # Unit file name -> text, written to the systemd unit directory.
-    units: dict[str, str]
+    # The files other than the Containerfile: file name -> text.
+    inputs: dict[str, str]
+    # What the Containerfile template renders (with `digest`).
+    containerfile_values: dict[str, Any]
     build: BuildCommand
     # Identifies the inputs of the image (the lock among them); a label on the built image.
     digest: str
+    paths: HostPaths
+    tools: Tools
     # Installed from a lock (what `juice env build` builds); False: uv resolves in the build.
     locked: bool = False
+
+    @cached_property
+    def files(self) -> dict[str, str]:
+        """File name -> text, written to the environment's directory."""
+        containerfile = render_containerfile(self.containerfile_values, self.digest)
+        return {**self.inputs, CONTAINERFILE: containerfile}
+
+    @cached_property
+    def units(self) -> dict[str, str]:
+        """Unit file name -> text, written to the systemd unit directory."""
+        spec = self.spec
+        units = {spec.build_unit: render_build_unit(spec, self.paths, self.build)}
+        if spec.run_unit:
+            units[spec.run_unit] = render_run_unit(spec, self.core, self.paths, self.tools)
+        return units
 
     @property
     def lock_project(self) -> str:
@@ -52,7 +81,7 @@ class RenderedEnvironment:
         core needs, so a new core version with the same requirements keeps the lock
         (no uv run, and a host that pulls its images needs no new locks). With the core
         when it comes from an index or a source tree, whose requirements only uv knows."""
-        return self.files[THIRD_PARTY_FILE if self.core.bundled else PYPROJECT]
+        return self.inputs[THIRD_PARTY_FILE if self.core.bundled else PYPROJECT]
 
 
 def render_environment(
@@ -64,28 +93,22 @@ def render_environment(
 ) -> RenderedEnvironment:
     """Render one environment, from its lock when `locked` is given.
 
-    Pure: no clock, no subprocess, no file access.
+    Pure: no clock, no subprocess, no file access but the package's own templates.
     """
-    third_party, pyproject, containerfile = ENVIRONMENT_FILES
     is_locked = locked is not None
-    files = {
-        third_party: render_pyproject(spec, None, _core_requirements(core)),
-        pyproject: render_pyproject(spec, core),
-        containerfile: render_containerfile(spec, core, locked=is_locked),
+    inputs = {
+        THIRD_PARTY_FILE: render_pyproject(spec, None, _core_requirements(core)),
+        PYPROJECT: render_pyproject(spec, core),
     }
     if locked is not None:
-        files[LOCK_NAME] = locked.lock
-        files[THIRD_PARTY_REQUIREMENTS] = locked.third_party
+        inputs[LOCK_NAME] = locked.lock
+        inputs[THIRD_PARTY_REQUIREMENTS] = locked.third_party
+    values = containerfile_values(spec, core, locked=is_locked)
     # Tool locations differ between shells and installs but not what they build.
     unlabelled = build_command(spec, core, paths, _NAMED_TOOLS, digest=None)
-    digest = _digest(files, unlabelled)
-    # The image carries its digest as a label: the Containerfile's last line names it.
-    files[CONTAINERFILE] = render_containerfile(spec, core, digest, locked=is_locked)
+    digest = _digest(inputs, values, unlabelled)
     command = build_command(spec, core, paths, tools, digest=digest)
-    units = {spec.build_unit: render_build_unit(spec, paths, command)}
-    if spec.run_unit:
-        units[spec.run_unit] = render_run_unit(spec, core, paths, tools)
-    return RenderedEnvironment(spec, core, files, units, command, digest, is_locked)
+    return RenderedEnvironment(spec, core, inputs, values, command, digest, paths, tools, is_locked)
 
 
 def _core_requirements(core: CoreSource) -> tuple[str, ...]:
@@ -101,12 +124,15 @@ _NAMED_TOOLS = Tools(podman=Path("podman"), uv=Path("uv"))
 PER_ENVIRONMENT_OPTIONS = frozenset({"--file", "--tag", "--label"})
 
 
-def _digest(files: dict[str, str], command: BuildCommand) -> str:
-    """The identity of the image: its files and build options, not the environment's name,
-    so environments of the same configuration have one identity and share one image."""
+def _digest(inputs: dict[str, str], values: dict[str, Any], command: BuildCommand) -> str:
+    """The identity of the image: its files (the Containerfile as its template and
+    values) and build options, not the environment's name, so environments of the same
+    configuration have one identity and share one image."""
     hasher = hashlib.sha256()
-    for name in sorted(files):
-        hasher.update(f"{name}\0{files[name]}\0".encode())
+    for name in sorted(inputs):
+        hasher.update(f"{name}\0{inputs[name]}\0".encode())
+    template = template_source(CONTAINERFILE_TEMPLATE)
+    hasher.update(f"{CONTAINERFILE}\0{template}\0{json.dumps(values, sort_keys=True)}\0".encode())
     hasher.update("\0".join(build_options(command)).encode())
     return hasher.hexdigest()[:32]
 

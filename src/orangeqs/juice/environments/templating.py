@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -22,3 +23,8 @@ def templates() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+
+
+def template_source(name: str) -> str:
+    """The text of template `name`, read without jinja2 (an input of an image's identity)."""
+    return Path(__file__).with_name(name).read_text(encoding="utf-8")
