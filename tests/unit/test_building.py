@@ -407,3 +407,31 @@ def test_a_failed_tag_of_a_shared_image_fails_only_that_environment(
     }
     assert "tag refused" in rows["twin"]["detail"]
     assert builds(fake_podman) == ["singleuser", "own"]
+
+
+def test_a_build_removes_juices_unnamed_image_and_never_an_administrators(
+    host: JuiceHost, fake_podman: Path
+) -> None:
+    host.write_config(MINIMAL)
+    assert host.run("env", "build").exit_code == 0
+    (built,) = store(fake_podman)
+    # Both carry juice's labels and no name; podman's names history tells them apart:
+    # juice's own image whose names moved on, and one an administrator built FROM it.
+    leftover = {**built, "Id": "7a042182b16e" + "0" * 52, "Names": [], "Created": 0,
+                "History": list(built["Names"])}  # fmt: skip
+    theirs = {**built, "Id": "ad" * 32, "Names": [], "Created": 0,
+              "History": ["localhost/lab-tools:1"]}  # fmt: skip
+    Path(f"{fake_podman}.store").write_text(json.dumps([built, leftover, theirs]))
+
+    history = json.loads(host.run("env", "history", "--json").output)
+    assert [(entry["environment"], entry["image_id"]) for entry in history] == [
+        ("singleuser", built["Id"])
+    ]
+    result = host.run("env", "build")
+
+    assert result.exit_code == 0, result.output
+    assert (
+        f"juice: removed an unnamed image juice built (core {__version__}, 7a042182b16e)"
+    ) in result.output
+    assert "image of  " not in result.output
+    assert [image["Id"] for image in store(fake_podman)] == [built["Id"], theirs["Id"]]
