@@ -71,6 +71,27 @@ if args[0] == "rmi":
     images.remove(image)
     save()
     sys.exit(0)
+if args[0] == "pull":
+    # A registry that has every identity juice asks for, unless FAKE_PODMAN_PULL_MISSING.
+    ref = args[-1]
+    if os.environ.get("FAKE_PODMAN_PULL_MISSING"):
+        print(f"Error: reading manifest {ref.rsplit(':', 1)[1]}: manifest unknown",
+              file=sys.stderr)
+        sys.exit(125)
+    image = {
+        "Id": hashlib.sha256(ref.encode()).hexdigest(), "Names": [],
+        "Labels": {"org.orangeqs.juice.digest": ref.rsplit(":id-", 1)[1]}, "Size": 1000,
+        "Containers": 0, "Created": 1,
+        "Digest": "sha256:" + hashlib.sha256(f"manifest {ref}".encode()).hexdigest(),
+    }
+    images.append(image)
+    name(image, ref)
+    save()
+    print(image["Id"])
+    sys.exit(0)
+if args[:2] == ["image", "inspect"]:
+    print(json.dumps([find(args[2])]))
+    sys.exit(0)
 if args[0] == "build" and args[args.index("--file") + 1].endswith("Containerfile.lock"):
     # juice's lock step: uv would write the lock into the project folder it mounts.
     project = next(v.split(":")[0] for v in args if v.endswith(":/opt/juice-build/lock"))
@@ -435,3 +456,34 @@ def test_a_build_removes_juices_unnamed_image_and_never_an_administrators(
     ) in result.output
     assert "image of  " not in result.output
     assert [image["Id"] for image in store(fake_podman)] == [built["Id"], theirs["Id"]]
+
+
+REGISTRY = "registry.lab.example:5000/juice"
+
+
+def test_every_environment_sharing_a_pulled_image_says_where_it_came_from(
+    host: JuiceHost, fake_podman: Path
+) -> None:
+    host.write_config(
+        MINIMAL + f"[services.twin]\n[images]\nregistry = '{REGISTRY}'\nsource = 'pull-or-build'\n"
+    )
+    # twin has singleuser's configuration: one pull, and juice names that image for twin.
+    assert host.run("env", "build", "--all").exit_code == 0
+    (pull,) = [call for call in calls(fake_podman) if call[0] == "pull"]
+    (image,) = store(fake_podman)
+    origin = f"{pull[-1].rsplit(':', 1)[0]}@{image['Digest']}"
+
+    status = json.loads(host.run("env", "status", "--json").output)
+    history = json.loads(host.run("env", "history", "--json").output)
+    table = host.run("env", "status").output
+
+    assert {row["name"]: row["pulled_from"] for row in status} == {
+        "singleuser": origin,
+        "twin": origin,
+    }
+    assert {entry["environment"]: entry["pulled_from"] for entry in history} == {
+        "singleuser": origin,
+        "twin": origin,
+    }
+    assert "built here" not in table
+    assert table.count(f"pulled {origin[: origin.index('@sha256:') + 20]}") == 2
