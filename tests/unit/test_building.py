@@ -487,3 +487,37 @@ def test_every_environment_sharing_a_pulled_image_says_where_it_came_from(
     }
     assert "built here" not in table
     assert table.count(f"pulled {origin[: origin.index('@sha256:') + 20]}") == 2
+
+
+def test_pull_or_build_with_locks_made_here_says_once_why_nothing_was_pulled(
+    host: JuiceHost, fake_podman: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host.write_config(
+        MINIMAL + "[services.twin]\n[services.own.environment]\nbase_image = 'x'\n"
+        f"[images]\nregistry = '{REGISTRY}'\nsource = 'pull-or-build'\n"
+    )
+    monkeypatch.setenv("FAKE_PODMAN_PULL_MISSING", "1")
+
+    # No locks from a build host: this host locks on its own, so no identity it asks
+    # the registry for was ever pushed.
+    result = host.run("env", "build", "--all")
+
+    assert result.exit_code == 0, result.output
+    assert set(builds(fake_podman)) == {"singleuser", "own"}
+    hints = [line for line in result.output.splitlines() if "hint" in line]
+    assert hints == [
+        "juice: hint: nothing in the registry for singleuser, own, twin, whose locks this "
+        "host made in this run: an image's identity includes its lock, so this host asked "
+        "for images the build host never built. Give this host the build host's locks "
+        f"({host.paths.locks_dir}/<name>/; docs/locks.md, a second host) and run 'juice env "
+        "build' again to pull them"
+    ]
+
+    # The locks are there before the run (as if copied): a miss is the registry's, no hint.
+    Path(f"{fake_podman}.store").unlink()
+    result = host.run("env", "build", "--all", "--json")
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["hint"] == ""
+    assert "is not in the registry" in result.stderr
+    assert "hint" not in result.stderr

@@ -11,6 +11,7 @@ import pytest
 from orangeqs.juice.host.images import ImageRecord
 from orangeqs.juice.host.registry import RegistryError, pull
 from orangeqs.juice.orchestration.generations import Target
+from orangeqs.juice.orchestration.pulling import locks_made_here_hint
 from orangeqs.juice.orchestration.remote import (
     PullFailure,
     Source,
@@ -115,6 +116,16 @@ def test_every_environment_naming_a_pulled_image_has_its_origin() -> None:
 
     assert pulled_from(twin, [pulled, twin, other]) == f"127.0.0.1:5000/juice/juice-lab@{MANIFEST}"
     assert pulled_from(other, [pulled, twin, other]) is None
+
+
+def test_one_hint_names_the_misses_of_locks_made_here_and_only_those() -> None:
+    made_here = ["a", "b", "c", "d", "e"]
+    hint = locks_made_here_hint(["a", "b", "c", "d", "e", "kept"], made_here, Path("/locks"))
+
+    assert hint.startswith("nothing in the registry for a, b, c and 2 more, whose locks")
+    assert "the build host's locks (/locks/<name>/; docs/locks.md, a second host)" in hint
+    assert "kept" not in hint
+    assert locks_made_here_hint(["kept"], made_here, Path("/locks")) == ""
 
 
 @pytest.mark.parametrize(

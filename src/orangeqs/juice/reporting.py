@@ -144,6 +144,8 @@ def summarize(report: BuildReport, console: Console) -> bool:
     builds = any(not result.pulled_from for result in results)
     verb = " or ".join(word for word, flag in (("built", builds), ("pulled", pulls)) if flag)
     console.print(f"juice: {built} of {len(results)} environment image(s) {verb}")
+    if report.hint:
+        console.print(f"juice: hint: {report.hint}", markup=False)
     for result in failed:
         # The detail may quote uv, whose "[tool.uv]" is no markup.
         detail = escape(result.detail or "build failed")
