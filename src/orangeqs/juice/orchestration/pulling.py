@@ -77,7 +77,7 @@ def pull_missing(
     """Pull each environment's image; in `pull-or-build`, those not pulled are built.
 
     `locks`: what this run did to the locks, to say once why pulls missed when this host
-    made the locks itself (then nothing it asks for can be in the registry)."""
+    made the locks itself (then the identities it asks for are not the build host's)."""
     step = PullStep([], [])
     not_found: list[str] = []
     # Identities pulled in this step: an environment of the same configuration gets the
