@@ -71,6 +71,27 @@ if args[0] == "rmi":
     images.remove(image)
     save()
     sys.exit(0)
+if args[0] == "pull":
+    # A registry that has every identity juice asks for, unless FAKE_PODMAN_PULL_MISSING.
+    ref = args[-1]
+    if os.environ.get("FAKE_PODMAN_PULL_MISSING"):
+        print(f"Error: reading manifest {ref.rsplit(':', 1)[1]}: manifest unknown",
+              file=sys.stderr)
+        sys.exit(125)
+    image = {
+        "Id": hashlib.sha256(ref.encode()).hexdigest(), "Names": [],
+        "Labels": {"org.orangeqs.juice.digest": ref.rsplit(":id-", 1)[1]}, "Size": 1000,
+        "Containers": 0, "Created": 1,
+        "Digest": "sha256:" + hashlib.sha256(f"manifest {ref}".encode()).hexdigest(),
+    }
+    images.append(image)
+    name(image, ref)
+    save()
+    print(image["Id"])
+    sys.exit(0)
+if args[:2] == ["image", "inspect"]:
+    print(json.dumps([find(args[2])]))
+    sys.exit(0)
 if args[0] == "build" and args[args.index("--file") + 1].endswith("Containerfile.lock"):
     # juice's lock step: uv would write the lock into the project folder it mounts.
     project = next(v.split(":")[0] for v in args if v.endswith(":/opt/juice-build/lock"))
@@ -407,3 +428,96 @@ def test_a_failed_tag_of_a_shared_image_fails_only_that_environment(
     }
     assert "tag refused" in rows["twin"]["detail"]
     assert builds(fake_podman) == ["singleuser", "own"]
+
+
+def test_a_build_removes_juices_unnamed_image_and_never_an_administrators(
+    host: JuiceHost, fake_podman: Path
+) -> None:
+    host.write_config(MINIMAL)
+    assert host.run("env", "build").exit_code == 0
+    (built,) = store(fake_podman)
+    # Both carry juice's labels and no name; podman's names history tells them apart:
+    # juice's own image whose names moved on, and one an administrator built FROM it.
+    leftover = {**built, "Id": "7a042182b16e" + "0" * 52, "Names": [], "Created": 0,
+                "History": list(built["Names"])}  # fmt: skip
+    theirs = {**built, "Id": "ad" * 32, "Names": [], "Created": 0,
+              "History": ["localhost/lab-tools:1"]}  # fmt: skip
+    Path(f"{fake_podman}.store").write_text(json.dumps([built, leftover, theirs]))
+
+    history = json.loads(host.run("env", "history", "--json").output)
+    assert [(entry["environment"], entry["image_id"]) for entry in history] == [
+        ("singleuser", built["Id"])
+    ]
+    result = host.run("env", "build")
+
+    assert result.exit_code == 0, result.output
+    assert (
+        f"juice: removed an unnamed image juice built (core {__version__}, 7a042182b16e)"
+    ) in result.output
+    assert "image of  " not in result.output
+    assert [image["Id"] for image in store(fake_podman)] == [built["Id"], theirs["Id"]]
+
+
+REGISTRY = "registry.lab.example:5000/juice"
+
+
+def test_every_environment_sharing_a_pulled_image_says_where_it_came_from(
+    host: JuiceHost, fake_podman: Path
+) -> None:
+    host.write_config(
+        MINIMAL + f"[services.twin]\n[images]\nregistry = '{REGISTRY}'\nsource = 'pull-or-build'\n"
+    )
+    # twin has singleuser's configuration: one pull, and juice names that image for twin.
+    assert host.run("env", "build", "--all").exit_code == 0
+    (pull,) = [call for call in calls(fake_podman) if call[0] == "pull"]
+    (image,) = store(fake_podman)
+    origin = f"{pull[-1].rsplit(':', 1)[0]}@{image['Digest']}"
+
+    status = json.loads(host.run("env", "status", "--json").output)
+    history = json.loads(host.run("env", "history", "--json").output)
+    table = host.run("env", "status").output
+
+    assert {row["name"]: row["pulled_from"] for row in status} == {
+        "singleuser": origin,
+        "twin": origin,
+    }
+    assert {entry["environment"]: entry["pulled_from"] for entry in history} == {
+        "singleuser": origin,
+        "twin": origin,
+    }
+    assert "built here" not in table
+    assert table.count(f"pulled {origin[: origin.index('@sha256:') + 20]}") == 2
+
+
+def test_pull_or_build_with_locks_made_here_says_once_why_nothing_was_pulled(
+    host: JuiceHost, fake_podman: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host.write_config(
+        MINIMAL + "[services.twin]\n[services.own.environment]\nbase_image = 'x'\n"
+        f"[images]\nregistry = '{REGISTRY}'\nsource = 'pull-or-build'\n"
+    )
+    monkeypatch.setenv("FAKE_PODMAN_PULL_MISSING", "1")
+
+    # No locks from a build host: this host locks on its own, so no identity it asks
+    # the registry for was ever pushed.
+    result = host.run("env", "build", "--all")
+
+    assert result.exit_code == 0, result.output
+    assert set(builds(fake_podman)) == {"singleuser", "own"}
+    hints = [line for line in result.output.splitlines() if "hint" in line]
+    assert hints == [
+        "juice: hint: nothing in the registry for singleuser, own, twin, whose locks this "
+        "host made in this run: an image's identity includes its lock, so this host asked "
+        "for images the build host never built. Give this host the build host's locks "
+        f"({host.paths.locks_dir}/<name>/; docs/locks.md, a second host) and run 'juice env "
+        "build' again to pull them"
+    ]
+
+    # The locks are there before the run (as if copied): a miss is the registry's, no hint.
+    Path(f"{fake_podman}.store").unlink()
+    result = host.run("env", "build", "--all", "--json")
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["hint"] == ""
+    assert "is not in the registry" in result.stderr
+    assert "hint" not in result.stderr

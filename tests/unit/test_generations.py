@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from orangeqs.juice.environments.units import (
@@ -11,7 +12,7 @@ from orangeqs.juice.environments.units import (
     ENVIRONMENT_LABEL,
     Tools,
 )
-from orangeqs.juice.host.images import ImageRecord, image_records
+from orangeqs.juice.host.images import UNNAMED, ImageRecord, image_records
 from orangeqs.juice.orchestration.generations import (
     Action,
     Target,
@@ -23,6 +24,7 @@ from orangeqs.juice.orchestration.generations import (
 )
 from orangeqs.juice.orchestration.planning import make_plan
 from orangeqs.juice.paths import HostPaths
+from orangeqs.juice.reporting import removed_image_line
 
 REPO = "localhost/juice-lab"
 
@@ -173,11 +175,48 @@ def test_gc_of_one_environment_removes_only_its_names_of_a_shared_image() -> Non
 
 
 def test_an_image_named_by_none_of_juices_repositories_is_not_juices() -> None:
-    # An administrator's image built FROM an environment's inherits its labels.
+    # An administrator's image built FROM an environment's inherits its labels; podman's
+    # names history ("History") tells it from juice's own image once it has no name.
     podman_json = json.dumps(
         [
             {"Id": "theirs", "Names": ["localhost/lab-tools:1"], "Labels": {DIGEST_LABEL: "d"}},
-            {"Id": "dangling", "Names": [], "Labels": {DIGEST_LABEL: "e"}},
+            {
+                "Id": "theirs-untagged",
+                "Names": [],
+                "History": ["localhost/lab-tools:1"],
+                "Labels": {DIGEST_LABEL: "d", ENVIRONMENT_LABEL: "lab"},
+            },
+            {"Id": "never-named", "Names": [], "Labels": {DIGEST_LABEL: "e"}},
+            {
+                "Id": "leftover",
+                "Names": [],
+                "History": ["localhost/juice-lab:id-e", "127.0.0.1:5000/juice/juice-lab:id-e"],
+                "Labels": {DIGEST_LABEL: "e", CORE_VERSION_LABEL: "0.1.0"},
+            },
         ]
     )
-    assert [(r.image_id, r.environment) for r in image_records(podman_json)] == [("dangling", "")]
+    assert [(r.image_id, r.environment) for r in image_records(podman_json)] == [
+        ("leftover", UNNAMED)
+    ]
+
+
+def test_gc_removes_juices_unnamed_image_unless_a_container_uses_it() -> None:
+    kept = image("1.0", "a", 1, "1.0")
+    # A forced build gave the names of identity "a" to a new image: the old one is
+    # no environment's, though its digest is the one rendered now.
+    leftover = ImageRecord("old-a", (), UNNAMED, "a", "1.0", 0, 1, 0)
+    used = replace(leftover, image_id="old-a-used", containers=1)
+    removals = select_removals([kept, leftover, used], "1.0", keep=2, protected_digests=["a"])
+    assert ids(removals) == ["old-a"]
+    # No environment has it: it is nobody's generation to roll back to.
+    assert previous_generation([kept, leftover], "lab", f"{REPO}:1.0") is None
+
+
+def test_the_message_for_an_unnamed_image_names_no_environment() -> None:
+    leftover = ImageRecord("7a042182b16e" + "0" * 52, (), UNNAMED, "e", "0.1.0", 0, 1, 0)
+    assert removed_image_line(leftover) == (
+        "removed an unnamed image juice built (core 0.1.0, 7a042182b16e)"
+    )
+    assert removed_image_line(image("1.0", "a", 1)) == (
+        "removed a superseded image of lab (core 1.0, sha-a)"
+    )

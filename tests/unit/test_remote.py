@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from orangeqs.juice.host.images import ImageRecord
 from orangeqs.juice.host.registry import RegistryError, pull
 from orangeqs.juice.orchestration.generations import Target
+from orangeqs.juice.orchestration.pulling import locks_made_here_hint
 from orangeqs.juice.orchestration.remote import (
     PullFailure,
     Source,
@@ -93,7 +95,7 @@ def test_a_missing_image_is_told_from_every_other_failure(
 def test_an_image_built_here_names_no_registry() -> None:
     image = record(f"localhost/juice-lab:id-{DIGEST}", "localhost/juice-lab:1.2.0")
 
-    assert pulled_from(image) is None
+    assert pulled_from(image, [image]) is None
 
 
 def test_a_pulled_image_names_its_repository_and_manifest_digest() -> None:
@@ -103,7 +105,27 @@ def test_a_pulled_image_names_its_repository_and_manifest_digest() -> None:
         "localhost/juice-lab:1.2.0",
     )
 
-    assert pulled_from(image) == f"127.0.0.1:5000/juice/juice-lab@{MANIFEST}"
+    assert pulled_from(image, [image]) == f"127.0.0.1:5000/juice/juice-lab@{MANIFEST}"
+
+
+def test_every_environment_naming_a_pulled_image_has_its_origin() -> None:
+    pulled = record(f"127.0.0.1:5000/juice/juice-lab:id-{DIGEST}", "localhost/juice-lab:1.2.0")
+    # twin shares lab's image (the same configuration) under its local names only.
+    twin = replace(pulled, references=("localhost/juice-twin:1.2.0",), environment="twin")
+    other = replace(twin, image_id="e" * 64)
+
+    assert pulled_from(twin, [pulled, twin, other]) == f"127.0.0.1:5000/juice/juice-lab@{MANIFEST}"
+    assert pulled_from(other, [pulled, twin, other]) is None
+
+
+def test_one_hint_names_the_misses_of_locks_made_here_and_only_those() -> None:
+    made_here = ["a", "b", "c", "d", "e"]
+    hint = locks_made_here_hint(["a", "b", "c", "d", "e", "kept"], made_here, Path("/locks"))
+
+    assert hint.startswith("nothing in the registry for a, b, c and 2 more, whose locks")
+    assert "the build host's locks (/locks/<name>/; docs/locks.md, a second host)" in hint
+    assert "kept" not in hint
+    assert locks_made_here_hint(["kept"], made_here, Path("/locks")) == ""
 
 
 @pytest.mark.parametrize(

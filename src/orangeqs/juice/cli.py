@@ -559,10 +559,10 @@ def env_gc(paths: HostPaths, keep: int | None, as_json: bool) -> None:
     if as_json:
         click.echo(_to_json(removed))
         return
+    from orangeqs.juice.reporting import removed_image_line
+
     for image in removed:
-        click.echo(
-            f"removed {image.image_id[:12]} of {image.environment} (core {image.core_version})"
-        )
+        click.echo(removed_image_line(image))
     click.echo(f"removed {len(removed)} image(s)")
 
 

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.status import Status
 
-from orangeqs.juice.host.images import ImageRecord
+from orangeqs.juice.host.images import UNNAMED, ImageRecord
 from orangeqs.juice.orchestration.building import BuildReport, BuildResult, Mode, Outcome
 from orangeqs.juice.orchestration.locking import LockOutcome, LockResult
 
@@ -23,6 +23,15 @@ def lock_lines(result: LockResult) -> list[str]:
     if result.detail:
         where += f": {result.detail}"
     return [f"{where} ({result.lock})", *(f"    {line}" for line in result.diff().lines())]
+
+
+def removed_image_line(image: ImageRecord) -> str:
+    """What gc removed, in words: an environment's superseded image, or juice's image
+    that no environment named any more."""
+    which = f"core {image.core_version or 'unknown'}, {image.image_id[:12]}"
+    if image.environment == UNNAMED:
+        return f"removed an unnamed image juice built ({which})"
+    return f"removed a superseded image of {image.environment} ({which})"
 
 
 class ConsoleReporter:
@@ -95,10 +104,7 @@ class ConsoleReporter:
 
     def removed_image(self, image: ImageRecord) -> None:
         with self._lock:
-            self._console.print(
-                f"juice: removed a superseded image of {image.environment} "
-                f"(core {image.core_version or 'unknown'}, {image.image_id[:12]})"
-            )
+            self._console.print(f"juice: {removed_image_line(image)}", markup=False)
 
     def pulling(self, name: str, reference: str) -> None:
         self._console.print(f"juice: pulling {name} from {reference} ...", markup=False)
@@ -138,6 +144,8 @@ def summarize(report: BuildReport, console: Console) -> bool:
     builds = any(not result.pulled_from for result in results)
     verb = " or ".join(word for word, flag in (("built", builds), ("pulled", pulls)) if flag)
     console.print(f"juice: {built} of {len(results)} environment image(s) {verb}")
+    if report.hint:
+        console.print(f"juice: hint: {report.hint}", markup=False)
     for result in failed:
         # The detail may quote uv, whose "[tool.uv]" is no markup.
         detail = escape(result.detail or "build failed")

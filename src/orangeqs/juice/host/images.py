@@ -16,6 +16,11 @@ from orangeqs.juice.environments.units import (
 )
 from orangeqs.juice.host.podman import PodmanError
 
+# The environment of an image juice built that no environment names any more (e.g. the
+# image whose names a forced build gave to its new image): no environment's generation,
+# removed by gc unless a container uses it.
+UNNAMED = ""
+
 
 @dataclass(frozen=True)
 class ImageRecord:
@@ -29,7 +34,7 @@ class ImageRecord:
     # This environment's repository:tag names of the image, e.g. localhost/juice-lab:1.2.0
     # and localhost/juice-lab:id-<digest>.
     references: tuple[str, ...]
-    environment: str
+    environment: str  # UNNAMED for juice's image that no environment names
     digest: str
     core_version: str
     created: int  # seconds since the epoch
@@ -97,13 +102,10 @@ def image_records(podman_json: str) -> list[ImageRecord]:
             if environment is not None:
                 by_environment.setdefault(environment, []).append(name)
         if not by_environment:
-            if names:
-                # Named, but by none of juice's repositories: an administrator's image
-                # (e.g. one built FROM an environment's, inheriting its labels).
+            owner = _owner_without_names(names, entry.get("History") or [], labels)
+            if owner is None:
                 continue
-            # No name left: images of juice before shared images carry their
-            # environment as a label.
-            by_environment[str(labels.get(ENVIRONMENT_LABEL, ""))] = []
+            by_environment[owner] = []
         image_id = str(entry["Id"])
         for environment, references in by_environment.items():
             records[image_id, environment] = ImageRecord(
@@ -118,6 +120,30 @@ def image_records(podman_json: str) -> list[ImageRecord]:
                 manifest_digest=str(entry.get("Digest") or ""),
             )
     return list(records.values())
+
+
+def _owner_without_names(
+    names: list[str], earlier_names: list[object], labels: dict[str, object]
+) -> str | None:
+    """Whose an image with juice's digest label is when no juice repository names it:
+    an environment, UNNAMED (juice's own, no environment's), or None: not juice's to touch.
+
+    The labels alone cannot tell: an image an administrator built FROM an environment's
+    inherits them. podman's names history (its "History": every name the image had) can.
+    """
+    if names:
+        # Named, but by none of juice's repositories: an administrator's image.
+        return None
+    earlier = [str(name) for name in earlier_names]
+    if any(environment_of_reference(name) is None for name in earlier):
+        return None  # it once had an administrator's name
+    legacy = str(labels.get(ENVIRONMENT_LABEL) or "")
+    if legacy:
+        # Images of juice before shared images carry their environment as a label.
+        return legacy
+    # Only juice's names ever: a leftover whose names juice (or a forced build) moved.
+    # Without any name ever, nothing shows who built it.
+    return UNNAMED if earlier else None
 
 
 def tag(podman: Path, image: str, *references: str) -> None:

@@ -113,6 +113,8 @@ class BuildReport:
     fallbacks: dict[str, str]
     # The locks made, changed or restored before building (and those that failed).
     locks: list[LockResult] = field(default_factory=list)
+    # One line on why pulls missed and what to do ("" when there is nothing to say).
+    hint: str = ""
 
     @property
     def succeeded(self) -> bool:
@@ -218,15 +220,16 @@ def build(paths: HostPaths, request: BuildRequest, reporter: BuildReporter) -> B
                     outcome, detail = Outcome.FAILED, str(error)
             kept.append(_without_build(environment, target, outcome, detail))
         images_settings = plan.loaded.settings.images
+        hint = ""
         if images_settings.registry and should_pull(Source(images_settings.source)):
             # Here, not at the top: pulling.py builds on this module's result types.
             from orangeqs.juice.orchestration.pulling import pull_missing
 
             step = pull_missing(
                 tools.podman, images_settings.registry, Source(images_settings.source),
-                targets, reporter,
+                targets, reporter, lock_results, plan.paths.locks_dir,
             )  # fmt: skip
-            kept, targets = kept + step.results, step.to_build
+            kept, targets, hint = kept + step.results, step.to_build, step.hint
             # One not in the registry under its own name, whose identity was pulled for
             # an environment of the same configuration, gets that image: no build.
             pulled = {result.digest: result for result in step.results if result.succeeded}
@@ -267,7 +270,7 @@ def build(paths: HostPaths, request: BuildRequest, reporter: BuildReporter) -> B
         failed = [result.name for result in results if not result.succeeded]
         after = juice_images(tools.podman) if failed else []
         fallbacks = {name: _newest_core_version(after, name) for name in failed}
-        return BuildReport(version, results, removed, fallbacks, lock_results)
+        return BuildReport(version, results, removed, fallbacks, lock_results, hint)
 
 
 def _newest_core_version(images: list[ImageRecord], environment: str) -> str:

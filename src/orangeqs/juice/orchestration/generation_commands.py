@@ -59,7 +59,7 @@ def history(paths: HostPaths, names: list[str]) -> list[GenerationEntry]:
                     in_use=target.version_reference in image.references,
                     current=image.digest == target.digest,
                     containers=image.containers,
-                    pulled_from=pulled_from(image),
+                    pulled_from=pulled_from(image, images),
                 )
             )
     return entries

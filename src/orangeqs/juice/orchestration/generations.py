@@ -20,7 +20,7 @@ from orangeqs.juice.environments.units import (
     image_tag,
     version_reference,
 )
-from orangeqs.juice.host.images import ImageRecord
+from orangeqs.juice.host.images import UNNAMED, ImageRecord
 
 IDENTITY_TAG_PREFIX = "id-"
 
@@ -127,12 +127,18 @@ def select_removals(
 ) -> list[ImageRecord]:
     """The images to remove: per environment, all but those the last `keep` core versions
     name, the one before the installed version's (so a rollback has a step back), the
-    identities rendered now (`protected_digests`) and any a container uses."""
+    identities rendered now (`protected_digests`) and any a container uses; and every
+    image of juice's that no environment names (UNNAMED) unless a container uses it."""
     protected = set(protected_digests)
     installed_tag = image_tag(installed_version)
     removals: list[ImageRecord] = []
     for environment in sorted({image.environment for image in images}):
         ordered = generations(images, environment)
+        if environment == UNNAMED:
+            # No environment's generation (nothing can run it by name, nor roll back to
+            # it), whatever its digest: kept only while a container uses it.
+            removals += [image for image in ordered if image.containers == 0]
+            continue
         # Core versions newest first: the installed one, then by when their image was built.
         versions: list[tuple[str, ImageRecord]] = []
         for image in ordered:

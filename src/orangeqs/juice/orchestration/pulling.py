@@ -9,8 +9,8 @@ local names a build would have given it (`localhost/juice-<name>:id-<digest>` an
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -21,6 +21,7 @@ from orangeqs.juice.host.podman import PodmanError
 from orangeqs.juice.host.registry import RegistryError, forget, pull
 from orangeqs.juice.orchestration.building import BuildResult, Outcome, retry_command
 from orangeqs.juice.orchestration.generations import target_of
+from orangeqs.juice.orchestration.locking import LockOutcome, LockResult
 from orangeqs.juice.orchestration.remote import (
     PullFailure,
     Source,
@@ -44,6 +45,24 @@ class PullStep:
 
     results: list[BuildResult]
     to_build: list[RenderedEnvironment]
+    # Why pulls missed and what to do, in one line ("" when there is nothing to say).
+    hint: str = ""
+
+
+def locks_made_here_hint(not_found: Sequence[str], made_here: Collection[str], locks: Path) -> str:
+    """One line for a run whose pulls missed for environments this host locked itself in
+    this run (their identities are of this host's locks, not the build host's), else "".
+    """
+    names = [name for name in not_found if name in made_here]
+    if not names:
+        return ""
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return (
+        f"nothing in the registry for {shown}, whose locks this host made in this run: an "
+        "image's identity includes its lock, so this host asked for images the build host "
+        f"never built. Give this host the build host's locks ({locks}/<name>/; "
+        "docs/locks.md, a second host) and run 'juice env build' again to pull them"
+    )
 
 
 def pull_missing(
@@ -52,9 +71,15 @@ def pull_missing(
     source: Source,
     environments: Sequence[RenderedEnvironment],
     reporter: PullReporter,
+    locks: Sequence[LockResult],
+    locks_dir: Path,
 ) -> PullStep:
-    """Pull each environment's image; in `pull-or-build`, those not pulled are built."""
+    """Pull each environment's image; in `pull-or-build`, those not pulled are built.
+
+    `locks`: what this run did to the locks, to say once why pulls missed when this host
+    made the locks itself (then the identities it asks for are not the build host's)."""
     step = PullStep([], [])
+    not_found: list[str] = []
     # Identities pulled in this step: an environment of the same configuration gets the
     # image by its names, without asking the registry (which may hold it under only one).
     pulled_by_digest: dict[str, tuple[str, str]] = {}
@@ -93,6 +118,7 @@ def pull_missing(
             reason = f"{remote.identity_reference}: {error}"
             if failure is PullFailure.NOT_FOUND:
                 reason = f"{remote.identity_reference} is not in the registry"
+                not_found.append(target.environment)
             building = builds_when_not_pulled(source)
             reporter.not_pulled(target.environment, reason, building)
             if building:
@@ -124,4 +150,9 @@ def pull_missing(
             pulled_by_digest[target.digest] = (pulled.image_id, result.pulled_from)
         reporter.pulled(result)
         step.results.append(result)
-    return step
+    made_here = [lock.name for lock in locks if lock.outcome in _MADE]
+    return replace(step, hint=locks_made_here_hint(not_found, made_here, locks_dir))
+
+
+# Locks uv made or changed in this run (not one restored, nor one that stayed the same).
+_MADE = (LockOutcome.CREATED, LockOutcome.UPDATED)

@@ -9,6 +9,7 @@ core version renders the same digest, so it asks for exactly the image it would 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -93,14 +94,20 @@ def classify_pull_error(message: str) -> PullFailure:
     return PullFailure.REFUSED
 
 
-def pulled_from(image: ImageRecord) -> str | None:
+def pulled_from(image: ImageRecord, images: Iterable[ImageRecord]) -> str | None:
     """`<repository>@<manifest digest>` when the image came from a registry, else None.
 
     podman's own record: a pulled image keeps the registry name juice pulled it by
     (`<registry>/juice-<name>:id-<digest>`); an image built here has only localhost/
-    names (a push names no local image).
+    names (a push names no local image). That name is the environment's it was pulled
+    for, so the names of every record of the image (`images`: all environments') count:
+    an environment of the same configuration shares the image under its own names.
     """
-    for reference in image.references:
+    names = {*image.references}
+    for other in images:
+        if other.image_id == image.image_id:
+            names.update(other.references)
+    for reference in sorted(names):
         repository, _, tag = reference.rpartition(":")
         if not repository.startswith(LOCAL_PREFIX) and tag.startswith(IDENTITY_TAG_PREFIX):
             return f"{repository}@{image.manifest_digest}" if image.manifest_digest else repository

@@ -82,7 +82,7 @@ def environment_status(
             rendered_digest=target.digest,
             serving_digest=serving.digest if serving else None,
             serving_core_version=serving.core_version if serving else None,
-            pulled_from=pulled_from(serving) if serving else None,
+            pulled_from=pulled_from(serving, images or []) if serving else None,
         )
 
     if images is None:
