@@ -2,8 +2,9 @@
 
 It is made inside a build root of the target release, at the path it is installed at
 (/opt/orangeqs/juice/venv), then taken out into the staging tree. Every trace of where
-and how it was built is rewritten or removed (virtualenv-tools3, pyvenv.cfg, the core
-wheel's direct_url.json, RECORD) and then searched for: one left is an error.
+and how it was built is rewritten or removed (pyvenv.cfg, the core wheel's
+direct_url.json, RECORD) and then searched for: one left is an error. Made at its
+installed path, the venv needs no relocating (no virtualenv-tools3).
 """
 
 from __future__ import annotations
