@@ -91,6 +91,8 @@ def test_field_config_builds_with_the_data_users_ids_and_editable_sources(
         "extra_dockerfile_lines = ['RUN mkdir -p $SHARED_DIR \\', "
         "'  && echo $USERNAME $USER_UID $USER_GID $HOME_DIR $SHARED_DIR $ENV_DIR "
         "> /etc/juice-args']\n"
+        # Two values in one ENV instruction: quotes and a dollar sign stay as written.
+        "container.environment = { LAB_NAME = 'Delft \"QL\" $1', TZ = 'Europe/Amsterdam' }\n"
     )
     main.write_text(
         field.replace(
@@ -130,6 +132,8 @@ def test_field_config_builds_with_the_data_users_ids_and_editable_sources(
     assert ids.splitlines() == ["user", "991", "985", "/home/user"]
     arguments = podman(env, "run", "--rm", IMAGE, "cat", "/etc/juice-args")
     assert arguments == "user 991 985 /home/user /home/user/shared /env"
+    values = podman(env, "run", "--rm", IMAGE, "sh", "-c", 'echo "$LAB_NAME|$TZ"')
+    assert values == 'Delft "QL" $1|Europe/Amsterdam'
     # Installed from the wheel in the wheels folder: no mount needed to import it.
     assert podman(env, "run", "--rm", IMAGE, "python", "-c", "import labwheel") == ""
     # Run with the mounts the environment's containers get: both sources resolve there.

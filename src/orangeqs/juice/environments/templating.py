@@ -25,6 +25,7 @@ def templates() -> jinja2.Environment:
     )
 
 
+@cache
 def template_source(name: str) -> str:
     """The text of template `name`, read without jinja2 (an input of an image's identity)."""
     return Path(__file__).with_name(name).read_text(encoding="utf-8")
