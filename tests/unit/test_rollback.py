@@ -61,7 +61,7 @@ def test_an_environment_moved_to_an_older_shared_image_rolls_back_to_its_own(
     ]
     assert entries[0]["since"] >= entries[1]["since"] >= entries[1]["created"]
     header = host.run("env", "history", "singleuser").output.splitlines()[0].split()
-    assert header[header.index("built") + 1] == "since"
+    assert header[header.index("BUILT") + 1] == "SINCE"
     # gc keeps the step back, singleuser's own image.
     gc = host.run("env", "gc", "--keep", "1", "--json")
     assert gc.exit_code == 0, gc.output
