@@ -517,9 +517,11 @@ def env_rollback(
 ) -> None:
     """Point the services of NAMES (or --all) at their previous image, without building.
 
-    The installed version's tag (what the units run) moves to the generation before it;
-    restart a service to run it. `juice env build` points them back at the image of the
-    files rendered now (again without a build when it is kept).
+    The installed version's tag (what the units run) moves to the image the environment
+    had before its current one (the second row of `juice env history`); restart a
+    service to run it. A second rollback goes back to where the first started (like
+    `cd -`). `juice env build` points them back at the image of the files rendered now
+    (again without a build when it is kept).
     """
     if bool(names) == rollback_all:
         raise click.UsageError("give environment names or --all")
@@ -554,8 +556,9 @@ def env_rollback(
 def env_gc(paths: HostPaths, keep: int | None, as_json: bool) -> None:
     """Remove environment images beyond the last KEEP core versions.
 
-    Kept always: the images the installed version's services run, those built from the
-    files rendered now, and any image a container uses. `juice env build` does this
+    Kept always: the images the installed version's services run, the one each
+    environment had before (what rollback goes to), those built from the files rendered
+    now, and any image a container uses. `juice env build` does this
     after every build.
     """
     from orangeqs.juice.orchestration.generation_commands import gc
