@@ -93,6 +93,8 @@ def core_values() -> dict[str, str]:
         "LOCKED_PYPROJECT_NAME": core_paths.LOCKED_PYPROJECT_NAME,
         "LOCKED_EXPORT_NAME": core_paths.LOCKED_EXPORT_NAME,
         "LOCK_WORK_SUFFIX": core_paths.LOCK_WORK_SUFFIX,
+        "GENERATIONS_DIR": str(paths.generations_dir),
+        "GENERATIONS_SUFFIX": core_paths.GENERATIONS_SUFFIX,
         "PREVIOUS_LOCK_PREFIX": core_paths.PREVIOUS_LOCK_PREFIX,
         "LEGACY_PODMAN_LOCK": core_paths.LEGACY_PODMAN_LOCK,
         "LOCK_TIMEOUT_ENV": LOCK_TIMEOUT_ENV,

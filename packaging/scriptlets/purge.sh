@@ -3,7 +3,8 @@
 # the package manager still finishes. Kept: directories in @ENVS_DIR@ without juice's
 # stamp file @STAMP@, units without juice's marker, an administrator's other files in
 # @CONFIG_DIR@, the contents of @SHARED_DIR@, anything but juice's lock files in
-# @LOCKS_DIR@ (e.g. an administrator's version control there).
+# @LOCKS_DIR@ (e.g. an administrator's version control there), anything but juice's
+# journals in @GENERATIONS_DIR@.
 purge_failed=""
 
 purge_remove() {
@@ -66,6 +67,11 @@ purge_generated() {
         if [ -d "$work" ] && [ ! -L "$work" ]; then purge_remove "$work"; fi
     done
     [ -L @LOCKS_DIR@ ] || purge_rmdir_if_empty @LOCKS_DIR@
+    # The environments' journals of the images they got (never a link put there).
+    for journal in @GENERATIONS_DIR@/*@GENERATIONS_SUFFIX@; do
+        if [ -f "$journal" ] && [ ! -L "$journal" ]; then purge_remove "$journal"; fi
+    done
+    [ -L @GENERATIONS_DIR@ ] || purge_rmdir_if_empty @GENERATIONS_DIR@
     # The shared folder (user data: only when empty) and those juice made above it; the
     # shared folder of earlier versions.
     for dir in @LOG_DIR@ @SHARED_DIR@ @SHARED_PARENT@ @SHARED_GRANDPARENT@ \

@@ -47,7 +47,10 @@ def v2_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tree
 
 
-def config(base_image: str) -> str:
+def config(base_image: str, plain: list[str] | None = None) -> str:
+    """The lab's configuration; plain shares the default configuration, or with `plain`
+    has its own environment with those dependencies."""
+
     def environment(section: str, dependencies: list[str]) -> str:
         return (
             textwrap.dedent(
@@ -66,7 +69,11 @@ def config(base_image: str) -> str:
     # "pinned" needs a six that v2's core conflicts with: it builds with v1 only.
     return (
         environment("environments.default", [])
-        + "\n[services.plain]\n"
+        + (
+            "\n[services.plain]\n"
+            if plain is None
+            else environment("services.plain.environment", plain)
+        )
         + environment("services.pinned.environment", ["six>=1.16"])
     )
 
@@ -97,14 +104,17 @@ def lab(
         listed = podman(env, "images", "-q", "--filter", f"reference=localhost/juice-{name}")
         for image in set(listed.stdout.split()):
             podman(env, "rmi", "--force", image, check=False)
-    return Lab(root, env, log, v2_tree)
+    return Lab(root, env, log, v2_tree, base_image)
 
 
 class Lab:
     """A juice root with v1 and v2 of the core available."""
 
-    def __init__(self, root: Path, env: dict[str, str], log: Path, v2_tree: Path) -> None:
+    def __init__(
+        self, root: Path, env: dict[str, str], log: Path, v2_tree: Path, base_image: str
+    ) -> None:
         self.root, self.env, self.log, self.v2_tree = root, env, log, v2_tree
+        self.base_image = base_image
 
     def juice(self, version: str, *args: str) -> subprocess.CompletedProcess[str]:
         command, env = JUICE_V1, self.env
@@ -180,14 +190,35 @@ def test_a_failed_upgrade_keeps_every_image_and_going_back_builds_nothing(lab: L
         assert f"{name}: up to date" in back.stdout
     assert lab.juice(V1, "env", "status", "--check").returncode == 0
 
+    # plain ran v2's image last: after the downgrade it comes second, as the step back.
     history = json.loads(lab.juice(V1, "env", "history", "plain", "--json").stdout)
     assert [(entry["core_version"], entry["in_use"]) for entry in history] == [
-        (V2, False),
         (V1, True),
+        (V2, False),
     ]
+    assert history[0]["since"] > history[1]["since"] > 0
+    # A rollback goes to the image plain ran just before (v2's, built after v1's); a
+    # second one goes back again, like `cd -`. No podman build.
+    rolled = lab.juice(V1, "env", "rollback", "plain", "--json")
+    assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+    assert lab.image_ids(V1)["plain"] == v2_ids["plain"]
+    rolled = lab.juice(V1, "env", "rollback", "plain", "--json")
+    assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+    assert lab.image_ids(V1) == v1_ids
+    assert lab.podman_builds() == builds_before
+
+    # plain gets pinned's configuration: an image built before v2's (pinned's, if the
+    # new lock is the same) or a new one. Its step back is v1's image, not v2's.
+    (lab.root / "etc/juice/config/orchestration.toml").write_text(
+        config(lab.base_image, plain=["six>=1.16"])
+    )
+    moved = lab.juice(V1, "env", "build", "plain")
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    plain_now = lab.image_ids(V1)["plain"]
+    assert plain_now not in (v1_ids["plain"], v2_ids["plain"])
 
     # gc down to one core version, while a container runs v2's image of "plain" (which
-    # is singleuser's too): nothing goes.
+    # is singleuser's too): nothing goes. singleuser keeps it anyway: its step back.
     container = "juice-test-generations-in-use"
     podman(lab.env, "rm", "--force", container, check=False)
     podman(lab.env, "run", "-d", "--name", container, f"localhost/juice-plain:{V2}", "sleep", "600")
@@ -198,11 +229,13 @@ def test_a_failed_upgrade_keeps_every_image_and_going_back_builds_nothing(lab: L
         assert lab.image_ids(V2) == v2_ids
     finally:
         podman(lab.env, "rm", "--force", container, check=False)
-    # Once no container uses it, v2's image goes: both environments' names of it.
+    # Once no container uses it, plain's names of v2's image go; plain keeps v1's image
+    # (its step back) and singleuser keeps its names of v2's.
     gc = lab.juice(V1, "env", "gc", "--keep", "1", "--json")
     assert gc.returncode == 0, gc.stdout + gc.stderr
     removed = {(image["environment"], image["core_version"]) for image in json.loads(gc.stdout)}
-    assert removed == {("singleuser", V2), ("plain", V2)}
-    assert lab.image_ids(V2) == {"singleuser": None, "plain": None, "pinned": None}
-    assert lab.image_ids(V1) == v1_ids
-    assert podman(lab.env, "image", "exists", str(v2_ids["plain"]), check=False).returncode == 1
+    assert removed == {("plain", V2)}
+    assert lab.image_ids(V2) == {"singleuser": v2_ids["singleuser"], "plain": None, "pinned": None}
+    assert lab.image_ids(V1)["plain"] == plain_now
+    history = json.loads(lab.juice(V1, "env", "history", "plain", "--json").stdout)
+    assert [entry["image_id"] for entry in history] == [plain_now, v1_ids["plain"]]

@@ -119,6 +119,9 @@ def test_purge_runs_every_step_when_one_removal_fails(root: Path) -> None:
     (lock_dir / "pyproject.toml").write_text("[project]\n")
     (lock_dir / "third-party.requirements.txt").write_text("six==1.16.0\n")
     (lock_dir / "previous.uv.lock").write_text("version = 1\n")  # the configuration before
+    journal = root / "var/lib/juice/generations/singleuser.json"  # the images it got
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    journal.write_text("[]\n")
     work = root / "var/lib/juice/locks/.singleuser.x1y2.work"  # a killed lock step's
     work.mkdir()
     (work / "uv.lock").write_text("version = 1\n")
@@ -157,6 +160,7 @@ def test_purge_runs_every_step_when_one_removal_fails(root: Path) -> None:
     assert (admin / "todo.txt").read_text() == "keep me\n"
     assert (root / "opt").is_dir()
     assert not (root / "var/lib/juice/locks").exists()
+    assert not (root / "var/lib/juice/generations").exists()
     assert user_data.read_text() == "a measurement\n"
     # Only what could not be removed, the user's data, and the directories holding them.
     assert juice_leftovers(root) == sorted(

@@ -65,6 +65,9 @@ def test_purge_uses_the_cores_marker_stamp_and_paths(
     assert "previous=previous.\n" in text and 'purge_remove "$lock_dir/$previous$name"' in text
     assert f"for work in {paths.locks_dir}/.*.work; do" in text
     assert f"[ -L {paths.locks_dir} ] || purge_rmdir_if_empty {paths.locks_dir}" in text
+    # The journals of the images each environment got, then their folder if empty.
+    assert f"for journal in {paths.generations_dir}/*.json; do" in text
+    assert f"[ -L {paths.generations_dir} ] || purge_rmdir_if_empty {paths.generations_dir}" in text
 
 
 @pytest.mark.parametrize(("packager", "name"), [("deb", "postinst"), ("rpm", "posttrans")])

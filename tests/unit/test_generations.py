@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -13,11 +14,15 @@ from orangeqs.juice.environments.units import (
     Tools,
 )
 from orangeqs.juice.host.images import UNNAMED, ImageRecord, image_records
+from orangeqs.juice.host.journal import JournalEntry
 from orangeqs.juice.orchestration.generations import (
     Action,
     Target,
+    arrival,
     build_waves,
     decide,
+    generations,
+    got_at,
     previous_generation,
     select_removals,
     with_identity,
@@ -220,3 +225,69 @@ def test_the_message_for_an_unnamed_image_names_no_environment() -> None:
     assert removed_image_line(image("1.0", "a", 1)) == (
         "removed a superseded image of lab (core 1.0, sha-a)"
     )
+
+
+def at(seconds: float) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
+
+
+def journal(*got: tuple[ImageRecord, float]) -> dict[str, float]:
+    """When the environment got each image: its journal's entries, oldest first."""
+    return got_at([JournalEntry(i.digest, i.image_id, i.core_version, at(t)) for i, t in got])
+
+
+def test_an_environment_moved_to_an_older_shared_image_steps_back_to_its_own() -> None:
+    # x was built at 10 (for another environment of its configuration); lab's own a at
+    # 11; at 12 lab's configuration became x's, so lab got x: built before a.
+    a, x = image("1.0", "a", 11), image("1.0", "x", 10, "1.0")
+    older = image("1.0", "o", 5)
+    images = [older, a, x]
+    got = journal((older, 5), (a, 11), (x, 12))
+    assert ids(generations(images, "lab", got)) == ["sha-x", "sha-a", "sha-o"]
+    previous = previous_generation(images, "lab", f"{REPO}:1.0", got)
+    assert previous is a
+    # By when the images were built, the step back would skip a: it was built after x.
+    assert previous_generation(images, "lab", f"{REPO}:1.0") is older
+    # gc keeps a, the step back; by build time it removed a and kept o.
+    assert ids(select_removals(images, "1.0", keep=1, got={"lab": got})) == ["sha-o"]
+    assert ids(select_removals(images, "1.0", keep=1)) == ["sha-a"]
+
+
+def test_after_a_downgrade_rollback_goes_to_the_newer_image_and_back_again() -> None:
+    v1, v2 = image("1.0", "a", 1, "1.0"), image("2.0", "b", 2, "2.0")
+    # Built v1, upgraded to v2, downgraded to v1 (v1's image again, no build).
+    got = journal((v1, 10), (v2, 20), (v1, 30))
+    assert previous_generation([v1, v2], "lab", f"{REPO}:1.0", got) is v2
+    # gc keeps the step back even with keep=1 (it is what rollback goes to).
+    assert select_removals([v1, v2], "1.0", keep=1, got={"lab": got}) == []
+    # The rollback moved 1.0's tag to v2's image and wrote it down: a second rollback
+    # goes back to v1's (like `cd -`).
+    v2_rolled = image("2.0", "b", 2, "2.0", "1.0")
+    v1_after = image("1.0", "a", 1)
+    got = journal((v1, 10), (v2, 20), (v1, 30), (v2, 40))
+    assert previous_generation([v1_after, v2_rolled], "lab", f"{REPO}:1.0", got) == v1_after
+
+
+def test_a_later_journal_entry_counts_as_later_even_when_the_clock_went_back() -> None:
+    a, b = image("1.0", "a", 1), image("1.0", "b", 2)
+    got = journal((a, 100), (b, 50))
+    assert got["sha-b"] > got["sha-a"]
+    assert ids(generations([a, b], "lab", got)) == ["sha-b", "sha-a"]
+
+
+def test_an_image_the_journal_does_not_name_is_ordered_by_when_it_was_built() -> None:
+    # An empty or unreadable journal: the order of the build times.
+    a, b, c = image("1.0", "a", 1), image("1.0", "b", 3), image("1.0", "c", 2)
+    assert ids(generations([a, b, c], "lab", {})) == ["sha-b", "sha-c", "sha-a"]
+    assert ids(generations([a, b, c], "lab", journal((a, 4)))) == ["sha-a", "sha-b", "sha-c"]
+
+
+def test_an_arrival_is_the_image_the_version_tag_names_when_the_journal_ends_elsewhere() -> None:
+    v1, v2 = image("1.0", "a", 1, "1.0"), image("2.0", "b", 2, "2.0")
+    entry = JournalEntry("b", "sha-b", "2.0", at(20))
+    # Downgraded to 1.0 since the journal's last entry (v2): lab got v1 again.
+    assert arrival([v1, v2], target("a", "1.0"), [entry]) is v1
+    assert arrival([v1, v2], target("b", "2.0"), [entry]) is None
+    assert arrival([v1, v2], target("b", "2.0"), []) is v2
+    # A version that names no image (its build failed): nothing arrived.
+    assert arrival([v1, v2], target("c", "3.0"), [entry]) is None

@@ -464,9 +464,10 @@ def env_status(paths: HostPaths, names: tuple[str, ...], as_json: bool, check: b
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @click.pass_obj
 def env_history(paths: HostPaths, names: tuple[str, ...], as_json: bool) -> None:
-    """Each environment's kept images (generations), newest first: core version,
-    identity digest, when built, size, which one its services run, and where it came
-    from (built here, or pulled from a registry: repository@manifest digest)."""
+    """Each environment's kept images (generations), the one it got last first (the
+    order rollback and gc use): core version, identity digest, when built, since when
+    the environment has it, size, which one its services run, and where it came from
+    (built here, or pulled from a registry: repository@manifest digest)."""
     from orangeqs.juice.orchestration.generation_commands import history
 
     with _errors():
@@ -476,14 +477,19 @@ def env_history(paths: HostPaths, names: tuple[str, ...], as_json: bool) -> None
         return
     import datetime
 
+    def utc(seconds: int | None) -> str:
+        if seconds is None:
+            return ""
+        moment = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
+        return moment.strftime("%Y-%m-%d %H:%M UTC")
+
     rows = [
         {
             "name": entry.environment,
             "core": entry.core_version,
             "digest": entry.digest[:12],
-            "built": datetime.datetime.fromtimestamp(entry.created, datetime.timezone.utc).strftime(
-                "%Y-%m-%d %H:%M UTC"
-            ),
+            "built": utc(entry.created),
+            "since": utc(entry.since),
             "size": f"{entry.size / 1e6:.0f} MB",
             "use": ", ".join(
                 word
@@ -498,7 +504,7 @@ def env_history(paths: HostPaths, names: tuple[str, ...], as_json: bool) -> None
         }
         for entry in entries
     ]
-    _table(rows, ["name", "core", "digest", "built", "size", "use", "from"])
+    _table(rows, ["name", "core", "digest", "built", "since", "size", "use", "from"])
 
 
 @env.command("rollback")
@@ -511,9 +517,11 @@ def env_rollback(
 ) -> None:
     """Point the services of NAMES (or --all) at their previous image, without building.
 
-    The installed version's tag (what the units run) moves to the generation before it;
-    restart a service to run it. `juice env build` points them back at the image of the
-    files rendered now (again without a build when it is kept).
+    The installed version's tag (what the units run) moves to the image the environment
+    had before its current one (the second row of `juice env history`); restart a
+    service to run it. A second rollback goes back to where the first started (like
+    `cd -`). `juice env build` points them back at the image of the files rendered now
+    (again without a build when it is kept).
     """
     if bool(names) == rollback_all:
         raise click.UsageError("give environment names or --all")
@@ -548,8 +556,9 @@ def env_rollback(
 def env_gc(paths: HostPaths, keep: int | None, as_json: bool) -> None:
     """Remove environment images beyond the last KEEP core versions.
 
-    Kept always: the images the installed version's services run, those built from the
-    files rendered now, and any image a container uses. `juice env build` does this
+    Kept always: the images the installed version's services run, the one each
+    environment had before (what rollback goes to), those built from the files rendered
+    now, and any image a container uses. `juice env build` does this
     after every build.
     """
     from orangeqs.juice.orchestration.generation_commands import gc

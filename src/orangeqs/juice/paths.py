@@ -28,6 +28,10 @@ LOCKED_EXPORT_NAME = "third-party.requirements.txt"
 PREVIOUS_LOCK_PREFIX = "previous."
 # A lock step works in <locks_dir>/.<name>.<random><suffix> (purge removes leftovers).
 LOCK_WORK_SUFFIX = ".work"
+# One journal per environment of the images it got and when (<name><suffix>): rollback
+# and gc order an environment's images by it, not by when they were built.
+DEFAULT_GENERATIONS = "/var/lib/juice/generations"
+GENERATIONS_SUFFIX = ".json"
 # The shared folder of juice versions before OrangeQS Juice's (purge removes it if empty).
 LEGACY_SHARED_DIR = "/var/juice/shared"
 # The podman lock of juice versions before image generations (purge removes it).
@@ -47,6 +51,8 @@ _DEFAULTS = {
     # The environments' locks: juice's state, not a render (renders and upgrades keep
     # them; purge removes them).
     "locks_dir": DEFAULT_LOCKS,
+    # juice's state too (purge removes the journals).
+    "generations_dir": DEFAULT_GENERATIONS,
 }
 
 
@@ -69,6 +75,7 @@ class HostPaths:
     dist_data_dir: Path | None
     log_dir: Path
     locks_dir: Path
+    generations_dir: Path
     root: Path = Path("/")
 
     @classmethod
@@ -111,6 +118,10 @@ class HostPaths:
     def lock_dir(self, name: str) -> Path:
         """The folder of environment `name`'s lock: ``uv.lock`` and its ``pyproject.toml``."""
         return self.locks_dir / name
+
+    def generations_file(self, name: str) -> Path:
+        """The journal of the images environment `name` got, and when."""
+        return self.generations_dir / f"{name}{GENERATIONS_SUFFIX}"
 
     def build_log(self, name: str) -> Path:
         """Where a build without systemd logs its output."""

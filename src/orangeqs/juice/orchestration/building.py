@@ -28,6 +28,7 @@ from orangeqs.juice.orchestration.generations import (
     target_of,
     with_identity,
 )
+from orangeqs.juice.orchestration.journaling import journal_times, record_running
 from orangeqs.juice.orchestration.locking import (
     LockResult,
     lock_before_build,
@@ -260,8 +261,12 @@ def build(paths: HostPaths, request: BuildRequest, reporter: BuildReporter) -> B
         order = {name: index for index, name in enumerate(plan.all_names)}
         results = sorted(kept + built, key=lambda result: order[result.name])
         version = plan.environments[0].core.version if plan.environments else __version__
+        targets_now = [target_of(environment) for environment in plan.environments]
+        for journal, problem in record_running(paths, tools.podman, targets_now):
+            reporter.left_alone(str(journal), problem)
         removed = collect_garbage(
             tools,
+            paths,
             version,
             plan.loaded.settings.images.keep,
             protected_digests=[environment.digest for environment in plan.environments],
@@ -280,6 +285,7 @@ def _newest_core_version(images: list[ImageRecord], environment: str) -> str:
 
 def collect_garbage(
     tools: Tools,
+    paths: HostPaths,
     version: str,
     keep: int,
     protected_digests: list[str],
@@ -295,7 +301,8 @@ def collect_garbage(
     except PodmanError:
         return []  # housekeeping only: the builds themselves are done
     removed = []
-    for image in select_removals(images, version, keep, protected_digests):
+    got = journal_times(paths, {image.environment for image in images})
+    for image in select_removals(images, version, keep, protected_digests, got):
         if remove(tools.podman, image) is None:
             removed.append(image)
             on_removed(image)

@@ -14,6 +14,13 @@ from orangeqs.juice.orchestration.generations import (
     previous_generation,
     target_of,
 )
+from orangeqs.juice.orchestration.journaling import (
+    journal_times,
+    pending_times,
+    record,
+    record_arrivals,
+    record_running,
+)
 from orangeqs.juice.orchestration.planning import make_plan
 from orangeqs.juice.orchestration.remote import pulled_from
 from orangeqs.juice.paths import HostPaths
@@ -37,16 +44,23 @@ class GenerationEntry:
     containers: int
     # <registry repository>@<manifest digest> when it was pulled; None: built here.
     pulled_from: str | None = None
+    # When the environment last got it (seconds since the epoch), by its journal; None:
+    # not recorded (then it is ordered by `created`). Entries are ordered by this.
+    since: int | None = None
 
 
 def history(paths: HostPaths, names: list[str]) -> list[GenerationEntry]:
-    """Each selected environment's generations, newest first."""
+    """Each selected environment's generations, the one it got last first (the order
+    rollback and gc use)."""
     plan = make_plan(paths, render_tools(), names or None)
     images = juice_images(require_podman())
+    targets = [target_of(environment) for environment in plan.environments]
+    got = pending_times(paths, targets, images)
     entries = []
-    for environment in plan.environments:
-        target = target_of(environment)
-        for image in generations(images, target.environment):
+    for target in targets:
+        mine = got.get(target.environment, {})
+        for image in generations(images, target.environment, mine):
+            since = mine.get(image.image_id)
             entries.append(
                 GenerationEntry(
                     environment=target.environment,
@@ -60,9 +74,17 @@ def history(paths: HostPaths, names: list[str]) -> list[GenerationEntry]:
                     current=image.digest == target.digest,
                     containers=image.containers,
                     pulled_from=pulled_from(image, images),
+                    since=_seconds(since),
                 )
             )
     return entries
+
+
+def _seconds(since: float | None) -> int | None:
+    # An arrival not yet written (inf) is the services' image since the last build.
+    if since is None or since == float("inf"):
+        return None
+    return int(since)
 
 
 @dataclass(frozen=True)
@@ -88,9 +110,18 @@ def rollback(
     results = []
     with exclusive_lock(paths.lock_file, on_wait):
         images = juice_images(podman)
+        targets = {
+            environment.spec.name: target_of(environment) for environment in plan.environments
+        }
+        # What the services ran since the last build (e.g. after a package downgrade) is
+        # the generation rolled back from: written first, so the order below knows it.
+        unrecorded = dict(record_arrivals(paths, list(targets.values()), images))
+        got = journal_times(paths, targets)
         for environment in plan.environments:
-            target = target_of(environment)
-            previous = previous_generation(images, target.environment, target.version_reference)
+            target = targets[environment.spec.name]
+            previous = previous_generation(
+                images, target.environment, target.version_reference, got.get(target.environment)
+            )
             if previous is None:
                 results.append(
                     RollbackResult(
@@ -105,6 +136,15 @@ def rollback(
                 )
                 continue
             tag(podman, previous.image_id, target.version_reference)
+            # So that a second rollback goes back to where this one started.
+            problem = record(paths, target.environment, previous) or unrecorded.get(
+                paths.generations_file(target.environment)
+            )
+            restart = (
+                f"restart {environment.spec.run_unit} to run it"
+                if environment.spec.run_unit
+                else ""
+            )
             results.append(
                 RollbackResult(
                     target.environment,
@@ -113,9 +153,7 @@ def rollback(
                     previous.image_id,
                     previous.core_version,
                     previous.digest,
-                    f"restart {environment.spec.run_unit} to run it"
-                    if environment.spec.run_unit
-                    else "",
+                    "; ".join(part for part in (restart, problem or "") if part),
                 )
             )
     return results
@@ -129,8 +167,12 @@ def gc(paths: HostPaths, keep: int | None, on_wait: Callable[[], None]) -> list[
     keep = keep or plan.loaded.settings.images.keep
     version = plan.environments[0].core.version
     with exclusive_lock(paths.lock_file, on_wait):
+        # What the services run since the last build is the generation gc keeps a step
+        # back from (journal problems only change the order: gc goes on).
+        record_running(paths, tools.podman, [target_of(env) for env in plan.environments])
         return collect_garbage(
             tools,
+            paths,
             version,
             keep,
             protected_digests=[environment.digest for environment in plan.environments],

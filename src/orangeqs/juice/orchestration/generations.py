@@ -2,14 +2,17 @@
 
 Pure decisions over what podman reported (no subprocess here). An image is identified by
 what it was built from (its digest label, also its `id-<digest>` tag); the tag named for a
-core version is what that version's services run.
+core version is what that version's services run. An environment's generations are
+ordered by when it got each image (its journal, host/journal.py), not by when the image
+was built: environments of one configuration share an image, so an environment can move
+to an image built before the one it ran.
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -21,6 +24,7 @@ from orangeqs.juice.environments.units import (
     version_reference,
 )
 from orangeqs.juice.host.images import UNNAMED, ImageRecord
+from orangeqs.juice.host.journal import JournalEntry
 
 IDENTITY_TAG_PREFIX = "id-"
 
@@ -58,15 +62,48 @@ class Action(str, Enum):
     BUILD = "build"
 
 
-def generations(images: Iterable[ImageRecord], environment: str) -> list[ImageRecord]:
-    """The images of one environment, newest first."""
+# Per image ID, when an environment last got it (seconds since the epoch).
+GotAt = Mapping[str, float]
+
+
+def got_at(journal: Sequence[JournalEntry]) -> dict[str, float]:
+    """When the environment last got each image of its journal. A later entry is always
+    later, even when the clock went back between the two."""
+    times: dict[str, float] = {}
+    last = float("-inf")
+    for entry in journal:
+        last = max(entry.at.timestamp(), last + 1e-6)
+        times[entry.image_id] = last
+    return times
+
+
+def generations(
+    images: Iterable[ImageRecord], environment: str, got: GotAt | None = None
+) -> list[ImageRecord]:
+    """The images of one environment, the one it got last first: by its journal `got`,
+    and by when an image was built for one the journal does not name."""
+    got = got or {}
     mine = [image for image in images if image.environment == environment]
-    return sorted(mine, key=lambda image: (-image.created, image.image_id))
+    return sorted(mine, key=lambda image: (-got.get(image.image_id, image.created), image.image_id))
 
 
 def holding(images: Iterable[ImageRecord], reference: str) -> ImageRecord | None:
     """The image that has the name `reference`, if any."""
     return next((image for image in images if reference in image.references), None)
+
+
+def arrival(
+    images: Iterable[ImageRecord], target: Target, journal: Sequence[JournalEntry]
+) -> ImageRecord | None:
+    """The image the target's version tag names, when the environment's journal does not
+    end with it: the environment got it since (a build, a reuse, a pull, a downgrade)."""
+    serving = holding(
+        (image for image in images if image.environment == target.environment),
+        target.version_reference,
+    )
+    if serving is None or (journal and journal[-1].image_id == serving.image_id):
+        return None
+    return serving
 
 
 def own_identity(images: Iterable[ImageRecord], target: Target) -> ImageRecord | None:
@@ -102,10 +139,12 @@ def decide(target: Target, images: Sequence[ImageRecord], force: bool = False) -
 
 
 def previous_generation(
-    images: Sequence[ImageRecord], environment: str, version_ref: str
+    images: Sequence[ImageRecord], environment: str, version_ref: str, got: GotAt | None = None
 ) -> ImageRecord | None:
-    """The generation before the one `version_ref` names (the newest, if it names none)."""
-    ordered = generations(images, environment)
+    """The generation the environment had before the one `version_ref` names (the one it
+    got last, if it names none). After a rollback the journal names the image rolled
+    back to last, so the next rollback goes back again (like `cd -`)."""
+    ordered = generations(images, environment, got)
     current = holding(ordered, version_ref)
     if current is None:
         return ordered[0] if ordered else None
@@ -124,22 +163,25 @@ def select_removals(
     installed_version: str,
     keep: int,
     protected_digests: Iterable[str] = (),
+    got: Mapping[str, GotAt] | None = None,
 ) -> list[ImageRecord]:
     """The images to remove: per environment, all but those the last `keep` core versions
     name, the one before the installed version's (so a rollback has a step back), the
     identities rendered now (`protected_digests`) and any a container uses; and every
-    image of juice's that no environment names (UNNAMED) unless a container uses it."""
+    image of juice's that no environment names (UNNAMED) unless a container uses it.
+    `got`: per environment, when it got its images (see generations())."""
     protected = set(protected_digests)
     installed_tag = image_tag(installed_version)
     removals: list[ImageRecord] = []
     for environment in sorted({image.environment for image in images}):
-        ordered = generations(images, environment)
+        ordered = generations(images, environment, (got or {}).get(environment))
         if environment == UNNAMED:
             # No environment's generation (nothing can run it by name, nor roll back to
             # it), whatever its digest: kept only while a container uses it.
             removals += [image for image in ordered if image.containers == 0]
             continue
-        # Core versions newest first: the installed one, then by when their image was built.
+        # Core versions newest first: the installed one, then by when the environment got
+        # their image.
         versions: list[tuple[str, ImageRecord]] = []
         for image in ordered:
             versions += [(tag, image) for tag in _version_tags(image)]
