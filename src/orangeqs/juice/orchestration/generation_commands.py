@@ -14,6 +14,7 @@ from orangeqs.juice.orchestration.generations import (
     previous_generation,
     target_of,
 )
+from orangeqs.juice.orchestration.locked_targets import locked_targets
 from orangeqs.juice.orchestration.planning import make_plan
 from orangeqs.juice.orchestration.remote import pulled_from
 from orangeqs.juice.paths import HostPaths
@@ -86,10 +87,8 @@ def rollback(
     plan = make_plan(paths, render_tools(), names or None)
     podman = require_podman()
     results = []
-    with exclusive_lock(paths.lock_file, on_wait):
-        images = juice_images(podman)
-        for environment in plan.environments:
-            target = target_of(environment)
+    with locked_targets(paths, plan.environments, podman, on_wait) as targets:
+        for environment, target, images in targets:
             previous = previous_generation(images, target.environment, target.version_reference)
             if previous is None:
                 results.append(
