@@ -7,14 +7,14 @@ Run as root from the repository (after scripts/setup-host and scripts/dev-env):
 N environments of one configuration (numpy, the base image's Python). A build host
 builds them (`juice env build --all`, from an empty store and uv cache: what a lab host
 in `source = "build"` does at install) and pushes them (`juice env push --all`) to a
-real docker-registry on 127.0.0.1 (TLS with a test CA). A lab host with an empty store
-and the same configuration in `source = "pull"` then runs the step the maintainer
-scripts run, `juice env build --all`: once into an empty store (every layer, the base
-image's too, comes from the registry) and once with the base image already there (as
-the build had it: only the environments' own layers come from the registry). Every
-host has its own podman store and a podman wrapper on PATH that counts `podman build`
-calls; all use one root path in turn (an image's identity covers host paths, and real
-hosts all use /).
+real docker-registry on 127.0.0.1 (TLS with a test CA). A lab host with an empty store,
+the same configuration in `source = "pull"` and the build host's locks then runs the
+step the maintainer scripts run, `juice env build --all`: once into an empty store
+(every layer, the base image's too, comes from the registry) and once with the base
+image already there (as the build had it: only the environments' own layers come from
+the registry). Every host has its own podman store and a podman wrapper on PATH that
+counts `podman build` calls; all use one root path in turn (an image's identity covers
+host paths, and real hosts all use /).
 """
 
 from __future__ import annotations
@@ -52,7 +52,10 @@ class Host:
         # A TMPDIR of its own: the cold build pays the downloads.
         self.store: PrivateStore = private_store(work / name, base_image, own_tmpdir=True)
 
-    def install(self, environments: int, registry: str, source: str, wheel: Path) -> None:
+    def install(
+        self, environments: int, registry: str, source: str, wheel: Path, locks: Path | None
+    ) -> None:
+        """This host's root (replacing the previous host's), given `locks` when named."""
         shutil.rmtree(self.root, ignore_errors=True)
         config = self.root / "etc/juice/config/orchestration.toml"
         config.parent.mkdir(parents=True)
@@ -66,6 +69,8 @@ class Host:
         )
         (self.root / "opt/orangeqs/juice/dist").mkdir(parents=True)
         shutil.copy(wheel, self.root / "opt/orangeqs/juice/dist")
+        if locks is not None:
+            shutil.copytree(locks, self.root / "var/lib/juice/locks")
 
     def juice(self, *args: str) -> tuple[float, int]:
         before = self.store.count("build")
@@ -104,18 +109,21 @@ def main() -> None:
             prefix = f"{registry.address}/juice"
             build_host = Host(work, "build-host", root, BASE_IMAGE)
             hosts.append(build_host)
-            build_host.install(n, prefix, "build", wheel)
+            build_host.install(n, prefix, "build", wheel, None)
             cold = build_host.juice("env", "build", "--all")
             pushed = build_host.juice("env", "push", "--all")
+            # A host that pulls takes the build host's locks (docs/locks.md, a second host).
+            locks = work / "build-host-locks"
+            shutil.copytree(root / "var/lib/juice/locks", locks)
             lab = Host(work, "lab-host", root, None)
             hosts.append(lab)
-            lab.install(n, prefix, "pull", wheel)
+            lab.install(n, prefix, "pull", wheel, locks)
             pulled = lab.juice("env", "build", "--all")
             stored = lab.store_bytes()
             # As the build host had it: the base image already in the store.
             lab_with_base = Host(work, "lab-host-base", root, BASE_IMAGE)
             hosts.append(lab_with_base)
-            lab_with_base.install(n, prefix, "pull", wheel)
+            lab_with_base.install(n, prefix, "pull", wheel, locks)
             pulled_with_base = lab_with_base.juice("env", "build", "--all")
         rows = [
             ("lab host, source = build (base image present)", *cold),
