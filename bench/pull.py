@@ -7,14 +7,14 @@ Run as root from the repository (after scripts/setup-host and scripts/dev-env):
 N environments of one configuration (numpy, the base image's Python). A build host
 builds them (`juice env build --all`, from an empty store and uv cache: what a lab host
 in `source = "build"` does at install) and pushes them (`juice env push --all`) to a
-real docker-registry on 127.0.0.1 (TLS with a test CA). A lab host with an empty store
-and the same configuration in `source = "pull"` then runs the step the maintainer
-scripts run, `juice env build --all`: once into an empty store (every layer, the base
-image's too, comes from the registry) and once with the base image already there (as
-the build had it: only the environments' own layers come from the registry). Every
-host has its own podman store and a podman wrapper on PATH that counts `podman build`
-calls; all use one root path in turn (an image's identity covers host paths, and real
-hosts all use /).
+real docker-registry on 127.0.0.1 (TLS with a test CA). A lab host with an empty store,
+the same configuration in `source = "pull"` and the build host's locks then runs the
+step the maintainer scripts run, `juice env build --all`: once into an empty store
+(every layer, the base image's too, comes from the registry) and once with the base
+image already there (as the build had it: only the environments' own layers come from
+the registry). Every host has its own podman store and a podman wrapper on PATH that
+counts `podman build` calls; all use one root path in turn (an image's identity covers
+host paths, and real hosts all use /).
 """
 
 from __future__ import annotations
@@ -35,10 +35,9 @@ from support.core_versions import build_wheel  # noqa: E402
 from support.podman import (  # noqa: E402
     BASE_IMAGE,
     BUILD_SETTINGS,
-    CONTAINERS_CONF,
+    PrivateStore,
     ensure_base_image,
-    podman_env,
-    remove_private_store,
+    private_store,
 )
 from support.registry import running_registry  # noqa: E402
 
@@ -48,33 +47,15 @@ JUICE = Path(sys.executable).parent / "juice"
 class Host:
     """A private podman store and a logging podman; the shared root is written per host."""
 
-    def __init__(self, work: Path, name: str, root: Path) -> None:
+    def __init__(self, work: Path, name: str, root: Path, base_image: str | None) -> None:
         self.root = root
-        store = work / name / "store"
-        (store / "tmp").mkdir(parents=True)
-        self.storage_conf = store / "storage.conf"
-        self.storage_conf.write_text(
-            f'[storage]\ndriver = "overlay"\ngraphroot = "{store}/graph"\nrunroot = "{store}/run"\n'
-        )
-        self.log = work / name / "podman-calls.log"
-        bin_dir = work / name / "bin"
-        bin_dir.mkdir()
-        wrapper = bin_dir / "podman"
-        wrapper.write_text(
-            f'#!/bin/sh\necho "$*" >> {self.log}\nexec {shutil.which("podman")} "$@"\n'
-        )
-        wrapper.chmod(0o755)
-        self.env = {
-            **os.environ,
-            "CONTAINERS_CONF": CONTAINERS_CONF,
-            "CONTAINERS_STORAGE_CONF": str(self.storage_conf),
-            # podman keeps RUN --mount=type=cache directories under TMPDIR: a private one
-            # makes the cold build pay the downloads.
-            "TMPDIR": str(store / "tmp"),
-            "PATH": f"{bin_dir}{os.pathsep}{JUICE.parent}{os.pathsep}{os.environ['PATH']}",
-        }
+        # A TMPDIR of its own: the cold build pays the downloads.
+        self.store: PrivateStore = private_store(work / name, base_image, own_tmpdir=True)
 
-    def install(self, environments: int, registry: str, source: str, wheel: Path) -> None:
+    def install(
+        self, environments: int, registry: str, source: str, wheel: Path, locks: Path | None
+    ) -> None:
+        """This host's root (replacing the previous host's), given `locks` when named."""
         shutil.rmtree(self.root, ignore_errors=True)
         config = self.root / "etc/juice/config/orchestration.toml"
         config.parent.mkdir(parents=True)
@@ -88,33 +69,24 @@ class Host:
         )
         (self.root / "opt/orangeqs/juice/dist").mkdir(parents=True)
         shutil.copy(wheel, self.root / "opt/orangeqs/juice/dist")
-
-    def load_base_image(self, archive: Path) -> None:
-        subprocess.run(["podman", "load", "-i", str(archive)], env=self.env, check=True,
-                       capture_output=True)  # fmt: skip
-
-    def builds(self) -> int:
-        calls = self.log.read_text().splitlines() if self.log.exists() else []
-        return sum(1 for call in calls if call.startswith("build "))
+        if locks is not None:
+            shutil.copytree(locks, self.root / "var/lib/juice/locks")
 
     def juice(self, *args: str) -> tuple[float, int]:
-        before = self.builds()
+        before = self.store.count("build")
         started = time.monotonic()
-        result = subprocess.run([str(JUICE), "--root", str(self.root), *args], env=self.env,
-                                capture_output=True, text=True, check=False)  # fmt: skip
+        result = subprocess.run([str(JUICE), "--root", str(self.root), *args],
+                                env=self.store.env, capture_output=True, text=True,
+                                check=False)  # fmt: skip
         seconds = time.monotonic() - started
         if result.returncode != 0:
             raise SystemExit(f"juice {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-        return seconds, self.builds() - before
+        return seconds, self.store.count("build") - before
 
     def store_bytes(self) -> int:
-        graph = self.storage_conf.parent / "graph"
-        result = subprocess.run(["du", "-sb", str(graph)], capture_output=True, text=True,
-                                check=False)  # fmt: skip
+        result = subprocess.run(["du", "-sb", str(self.store.graph)], capture_output=True,
+                                text=True, check=False)  # fmt: skip
         return int(result.stdout.split()[0]) if result.returncode == 0 else 0
-
-    def remove_store(self) -> None:
-        remove_private_store(self.storage_conf, self.storage_conf.parent / "graph")
 
 
 def core_wheel(work: Path) -> Path:
@@ -132,28 +104,26 @@ def main() -> None:
     hosts: list[Host] = []
     try:
         wheel = core_wheel(work)
-        base = work / "base.tar"
-        subprocess.run(["podman", "save", "-o", str(base), BASE_IMAGE], env=podman_env(),
-                       check=True, capture_output=True)  # fmt: skip
         root = work / "root"
         with running_registry(work / "registry") as registry:
             prefix = f"{registry.address}/juice"
-            build_host = Host(work, "build-host", root)
+            build_host = Host(work, "build-host", root, BASE_IMAGE)
             hosts.append(build_host)
-            build_host.load_base_image(base)
-            build_host.install(n, prefix, "build", wheel)
+            build_host.install(n, prefix, "build", wheel, None)
             cold = build_host.juice("env", "build", "--all")
             pushed = build_host.juice("env", "push", "--all")
-            lab = Host(work, "lab-host", root)
+            # A host that pulls takes the build host's locks (docs/locks.md, a second host).
+            locks = work / "build-host-locks"
+            shutil.copytree(root / "var/lib/juice/locks", locks)
+            lab = Host(work, "lab-host", root, None)
             hosts.append(lab)
-            lab.install(n, prefix, "pull", wheel)
+            lab.install(n, prefix, "pull", wheel, locks)
             pulled = lab.juice("env", "build", "--all")
             stored = lab.store_bytes()
             # As the build host had it: the base image already in the store.
-            lab_with_base = Host(work, "lab-host-base", root)
+            lab_with_base = Host(work, "lab-host-base", root, BASE_IMAGE)
             hosts.append(lab_with_base)
-            lab_with_base.load_base_image(base)
-            lab_with_base.install(n, prefix, "pull", wheel)
+            lab_with_base.install(n, prefix, "pull", wheel, locks)
             pulled_with_base = lab_with_base.juice("env", "build", "--all")
         rows = [
             ("lab host, source = build (base image present)", *cold),
@@ -171,7 +141,7 @@ def main() -> None:
         print(f"command: .cache/dev-venv/bin/python bench/pull.py --environments {n}")
     finally:
         for host in hosts:
-            host.remove_store()
+            host.store.remove()
         if args.keep_work:
             print(f"kept: {work}")
         else:

@@ -20,7 +20,6 @@ podman wrapper on PATH counts `podman build` calls. Rows:
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import shutil
 import subprocess
@@ -38,10 +37,9 @@ from support.core_versions import build_wheel, checkout_as_version  # noqa: E402
 from support.podman import (  # noqa: E402
     BASE_IMAGE,
     BUILD_SETTINGS,
-    CONTAINERS_CONF,
+    PrivateStore,
     ensure_base_image,
-    podman_env,
-    remove_private_store,
+    private_store,
 )
 
 V2 = "99.0.0"
@@ -62,36 +60,8 @@ class Bench:
     def __init__(self, work: Path, name: str, environments: int, v2_src: Path) -> None:
         self.root = work / name / "root"
         self.v2_src = v2_src
-        store = work / name / "store"
-        store.mkdir(parents=True)
-        (store / "tmp").mkdir()
-        conf = store / "storage.conf"
-        conf.write_text(
-            f'[storage]\ndriver = "overlay"\ngraphroot = "{store}/graph"\nrunroot = "{store}/run"\n'
-        )
-        self.log = work / name / "podman-calls.log"
-        bin_dir = work / name / "bin"
-        bin_dir.mkdir()
-        real = shutil.which("podman")
-        wrapper = bin_dir / "podman"
-        wrapper.write_text(f'#!/bin/sh\necho "$*" >> {self.log}\nexec {real} "$@"\n')
-        wrapper.chmod(0o755)
-        self.env = {
-            **os.environ,
-            "CONTAINERS_CONF": CONTAINERS_CONF,
-            "CONTAINERS_STORAGE_CONF": str(conf),
-            # podman keeps RUN --mount=type=cache directories under TMPDIR: a private one
-            # makes every cold row pay the downloads.
-            "TMPDIR": str(store / "tmp"),
-            "PATH": f"{bin_dir}{os.pathsep}{JUICE.parent}{os.pathsep}{os.environ['PATH']}",
-        }
-        # The base image, from the test suite's store into this one.
-        saved = work / name / "base.tar"
-        subprocess.run(["podman", "save", "-o", str(saved), BASE_IMAGE], env=podman_env(),
-                       check=True, capture_output=True)  # fmt: skip
-        subprocess.run(["podman", "load", "-i", str(saved)], env=self.env, check=True,
-                       capture_output=True)  # fmt: skip
-        saved.unlink()
+        # A TMPDIR of its own: every cold row pays the downloads.
+        self.store: PrivateStore = private_store(work / name, BASE_IMAGE, own_tmpdir=True)
         config = self.root / "etc/juice/config/orchestration.toml"
         config.parent.mkdir(parents=True)
         config.write_text(
@@ -107,15 +77,15 @@ class Bench:
         shutil.copy(wheel, self.root / "opt/orangeqs/juice/dist")
 
     def builds(self) -> int:
-        calls = self.log.read_text().splitlines() if self.log.exists() else []
         # Image builds only: juice's lock steps build Containerfile.lock.
+        calls = self.store.calls()
         return sum(
             1 for call in calls if call.startswith("build ") and "Containerfile.lock" not in call
         )
 
     def juice_build(self, version: str = "v1") -> tuple[float, int]:
         command = [str(JUICE)]
-        env = self.env
+        env = self.store.env
         if version == "v2":
             command = [sys.executable, "-m", "orangeqs.juice.cli"]
             env = {**env, "PYTHONPATH": str(self.v2_src)}
@@ -150,7 +120,7 @@ class Bench:
         return time.monotonic() - started, len(commands)
 
     def _run(self, argv: list[str]) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(argv, env=self.env, capture_output=True, text=True, check=False)
+        return subprocess.run(argv, env=self.store.env, capture_output=True, text=True, check=False)
 
 
 def build_wheels(work: Path) -> tuple[Path, Path, Path]:
@@ -172,12 +142,15 @@ def main() -> None:
     n = args.environments
     ensure_base_image()
     work = Path(tempfile.mkdtemp(prefix="juice-bench-rebuild-"))
+    benches: list[Bench] = []
     try:
         wheel_v1, wheel_v2, v2_src = build_wheels(work)
         one = Bench(work, "one", 1, v2_src)
+        benches.append(one)
         one.add_wheel(wheel_v1)
         cold_one = one.juice_build()
         lab = Bench(work, "lab", n, v2_src)
+        benches.append(lab)
         for wheel in (wheel_v1, wheel_v2):
             lab.add_wheel(wheel)
         cold = lab.juice_build()
@@ -204,16 +177,10 @@ def main() -> None:
         if args.keep_work:
             print(f"kept: {work}")
         else:
-            remove_work(work)
-
-
-def remove_work(work: Path) -> None:
-    """The private stores (podman's overlay layers need podman) and the work tree."""
-    for name in ("one", "lab"):
-        conf = work / name / "store/storage.conf"
-        if conf.exists():
-            remove_private_store(conf, conf.parent / "graph")
-    shutil.rmtree(work, ignore_errors=True)
+            # The private stores first: podman's overlay layers need podman.
+            for bench in benches:
+                bench.store.remove()
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def podman_version() -> str:

@@ -23,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from support.podman import CONTAINERS_CONF  # noqa: E402
+from support.podman import CONTAINERS_CONF, storage_conf_text  # noqa: E402
 
 RUNS = 10
 CONFIG = """[environments.default]
@@ -62,9 +62,8 @@ def main() -> None:
         (root / "etc/juice/config/orchestration.toml").write_text(CONFIG)
         store = work / "store"
         store.mkdir()
-        (store / "storage.conf").write_text(
-            f'[storage]\ndriver = "overlay"\ngraphroot = "{store}/graph"\nrunroot = "{store}/run"\n'
-        )
+        # Not a PrivateStore: its logging podman wrapper would add to every figure.
+        (store / "storage.conf").write_text(storage_conf_text(store))
         env = {**os.environ, "CONTAINERS_CONF": CONTAINERS_CONF,
                "CONTAINERS_STORAGE_CONF": str(store / "storage.conf")}  # fmt: skip
         juice = str(venv / "bin/juice")

@@ -22,7 +22,7 @@ import pytest
 from support import CACHE_DIR, file_lock
 from support.core_versions import REPO, build_wheel, checkout_as_version
 from support.http import serve_directory
-from support.podman import BUILD_SETTINGS, CA_IN_BUILDS, HOST_CA_BUNDLE
+from support.podman import BUILD_SETTINGS, CA_IN_BUILDS, HOST_CA_BUNDLE, private_store
 from support.wheels import download, fetch_wheels, write_index
 
 from orangeqs.juice import __version__
@@ -151,7 +151,7 @@ def test_the_lock_keeps_six_until_upgraded_and_a_second_host_gets_the_same(
     assert check.returncode == 0, check.stdout + check.stderr
 
     # A second host (its own root and podman store) with the same locks: the same packages.
-    second = second_host(lab, tmp_path)
+    second = second_host(lab, tmp_path, base_image)
     second.configure(index_config(base_image, url))
     shutil.copytree(lab.root / "var/lib/juice/locks", second.root / "var/lib/juice/locks")
     built = second.juice("env", "build", "singleuser")
@@ -210,22 +210,11 @@ def test_a_new_core_keeps_the_lock_and_the_third_party_layer(
     assert [line for line in after if line not in before] == [f"orangeqs-juice-core=={V2}"]
 
 
-def second_host(lab: Lab, tmp_path: Path) -> Lab:
+def second_host(lab: Lab, tmp_path: Path, base_image: str) -> Lab:
     """Another root with its own podman store, holding only the base image."""
-    store = tmp_path / "store2"
-    store.mkdir()
-    conf = store / "storage.conf"
-    conf.write_text(
-        f'[storage]\ndriver = "overlay"\ngraphroot = "{store}/graph"\nrunroot = "{store}/run"\n'
-    )
-    env = {**lab.env, "CONTAINERS_STORAGE_CONF": str(conf)}
-    archive = tmp_path / "base.tar"
-    base = "localhost/juice-test-base:bookworm"
-    lab.podman("save", "--output", str(archive), base)
-    subprocess.run(["podman", "load", "--input", str(archive)], env=env, check=True,
-                   capture_output=True)  # fmt: skip
+    store = private_store(tmp_path / "host2", base_image)
     core_wheel = next((lab.root / "opt/orangeqs/juice/dist").glob("*.whl"))
-    return Lab(tmp_path / "root2", env, core_wheel)
+    return Lab(tmp_path / "root2", store.env, core_wheel)
 
 
 def test_a_bad_lock_fails_its_environment_only(

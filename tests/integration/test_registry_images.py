@@ -14,7 +14,6 @@ use the same paths (/).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -25,7 +24,6 @@ from pathlib import Path
 
 import pytest
 from support.podman import BUILD_SETTINGS
-from support.podman import podman_env as suite_podman_env
 from support.registry import ClientConfig, Registry, SigningKey, signed_registry
 
 from orangeqs.juice import __version__
@@ -71,12 +69,10 @@ def config(base_image: str, registry: str, source: str) -> str:
 
 @dataclass
 class Host:
-    """One simulated host: podman client settings, a logging podman, and the shared root."""
+    """One simulated host: podman client settings (with a logging podman) and the shared root."""
 
     client: ClientConfig
     root: Path
-    bin_dir: Path
-    log: Path
     base_image: str
     core_wheel: Path
 
@@ -93,14 +89,10 @@ class Host:
         path = self.root / "etc/juice/config/orchestration.toml"
         path.write_text(config(self.base_image, registry, source))
 
-    def env(self) -> dict[str, str]:
-        env = self.client.env()
-        return {**env, "PATH": f"{self.bin_dir}{os.pathsep}{JUICE_BIN}{os.pathsep}{env['PATH']}"}
-
     def juice(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [str(JUICE_BIN / "juice"), "--root", str(self.root), *args],
-            env=self.env(),
+            env=self.client.env(),
             capture_output=True,
             text=True,
             check=False,
@@ -108,8 +100,10 @@ class Host:
         )
 
     def podman_builds(self) -> int:
-        calls = self.log.read_text().splitlines() if self.log.exists() else []
-        return sum(1 for call in calls if call.startswith("build "))
+        return self.client.store.count("build")
+
+    def podman_calls(self) -> str:
+        return "\n".join(self.client.store.calls())
 
     def image_ids(self) -> dict[str, str | None]:
         ids: dict[str, str | None] = {}
@@ -129,7 +123,6 @@ class World:
     lookaside_url: str
     key: SigningKey
     work: Path
-    base_archive: Path
     base_image: str
     core_wheel: Path
     # What the build host built: environment -> image ID.
@@ -156,18 +149,14 @@ def make_host(
     *,
     signer: SigningKey | None = None,
     trusted: SigningKey | None = None,
+    with_base_image: bool = False,
 ) -> Host:
-    directory = world_work / name
+    """A host with a store of its own (holding the base image if `with_base_image`)."""
     client = ClientConfig.create(
-        directory, registry, lookaside, lookaside_url, signer=signer, trusted=trusted
-    )
-    bin_dir = directory / "bin"
-    bin_dir.mkdir()
-    log = directory / "podman-calls.log"
-    real = shutil.which("podman")
-    (bin_dir / "podman").write_text(f'#!/bin/sh\necho "$*" >> {log}\nexec {real} "$@"\n')
-    (bin_dir / "podman").chmod(0o755)
-    return Host(client, world_work / "root", bin_dir, log, base_image, core_wheel)
+        world_work / name, registry, lookaside, lookaside_url, signer=signer, trusted=trusted,
+        base_image=base_image if with_base_image else None,
+    )  # fmt: skip
+    return Host(client, world_work / "root", base_image, core_wheel)
 
 
 @pytest.fixture(scope="module")
@@ -178,17 +167,12 @@ def world(
     prefix the tests need."""
     work = tmp_path_factory.mktemp("registry-images")
     key = SigningKey.create(work / "gnupg")
-    base_archive = work / "base.tar"
-    subprocess.run(
-        ["podman", "save", "-o", str(base_archive), base_image],
-        env=suite_podman_env(), check=True, capture_output=True,
-    )  # fmt: skip
     with signed_registry(work / "registry") as (registry, lookaside, url):
         build = make_host(
-            work, "build-host", registry, lookaside, base_image, core_wheel, signer=key
-        )
+            work, "build-host", registry, lookaside, base_image, core_wheel, signer=key,
+            with_base_image=True,
+        )  # fmt: skip
         try:
-            build.client.podman("load", "-q", "-i", str(base_archive))
             build.install(f"{registry.address}/{SIGNED}", "build")
             built = build.juice("env", "build", "--all")
             assert built.returncode == 0, built.stdout + built.stderr
@@ -219,7 +203,7 @@ def world(
             locks = work / "build-host-locks"
             shutil.copytree(build.root / "var/lib/juice/locks", locks)
             yield World(
-                registry, lookaside, url, key, work, base_archive, base_image, core_wheel,
+                registry, lookaside, url, key, work, base_image, core_wheel,
                 {name: str(image) for name, image in ids.items()}, report, down, locks,
             )  # fmt: skip
         finally:
@@ -236,13 +220,20 @@ def lab_hosts(world: World) -> Iterator[list[Host]]:
 
 
 def lab_host(
-    world: World, hosts: list[Host], name: str, registry: str, source: str, locks: bool = True
+    world: World,
+    hosts: list[Host],
+    name: str,
+    registry: str,
+    source: str,
+    locks: bool = True,
+    with_base_image: bool = False,
 ) -> Host:
     """A lab host that requires the build host's signature on everything from the
-    registry, given the build host's locks (unless `locks` is False)."""
+    registry, given the build host's locks (unless `locks` is False); its store is empty
+    unless `with_base_image`."""
     host = make_host(
         world.work, name, world.registry, world.lookaside, world.base_image, world.core_wheel,
-        world.lookaside_url, trusted=world.key,
+        world.lookaside_url, trusted=world.key, with_base_image=with_base_image,
     )  # fmt: skip
     hosts.append(host)
     host.install(registry, source)
@@ -287,7 +278,7 @@ def test_a_lab_host_in_pull_mode_gets_every_image_without_a_build(
     result = lab.juice("env", "build", "--all", "--json")
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert lab.podman_builds() == 0, lab.log.read_text()
+    assert lab.podman_builds() == 0, lab.podman_calls()
     assert lab.image_ids() == world.pushed_ids
     digests = {str(row["name"]): str(row["manifest_digest"]) for row in world.push_report}
     report = json.loads(result.stdout)
@@ -326,15 +317,17 @@ def test_a_lab_host_in_pull_mode_gets_every_image_without_a_build(
 def test_pull_or_build_builds_only_what_the_registry_lacks(
     world: World, lab_hosts: list[Host]
 ) -> None:
-    lab = lab_host(world, lab_hosts, "lab-partial", world.prefix(PARTIAL), "pull-or-build")
-    lab.client.podman("load", "-q", "-i", str(world.base_archive))
+    lab = lab_host(
+        world, lab_hosts, "lab-partial", world.prefix(PARTIAL), "pull-or-build",
+        with_base_image=True,
+    )  # fmt: skip
 
     result = lab.juice("env", "build", "--all", "--json")
 
     assert result.returncode == 0, result.stdout + result.stderr
     outcomes = {row["name"]: row["outcome"] for row in json.loads(result.stdout)["results"]}
     assert outcomes == {"singleuser": "pulled", "plain": "built"}
-    assert lab.podman_builds() == 1, lab.log.read_text()
+    assert lab.podman_builds() == 1, lab.podman_calls()
     assert f"{world.prefix(PARTIAL)}/juice-plain:id-" in result.stderr
     assert "is not in the registry; building it here" in result.stderr
     assert "2 of 2 environment image(s) built or pulled" in result.stderr
@@ -425,7 +418,7 @@ def test_pull_mode_without_the_build_hosts_locks_fails_naming_them(
     result = lab.juice("env", "build", "--all")
 
     assert result.returncode == 1, result.stdout + result.stderr
-    assert lab.podman_builds() == 0, lab.log.read_text()
+    assert lab.podman_builds() == 0, lab.podman_calls()
     for name in NAMES:
         lock = lab.root / f"var/lib/juice/locks/{name}/uv.lock"
         assert f"lock {lock}: no lock for this configuration" in result.stdout, result.stdout

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from support.http import serve_directory
-from support.podman import CONTAINERS_CONF, remove_private_store
+from support.podman import PrivateStore, private_store
 from support.roots import run
 
 # Where podman (as root) looks for a registry's CA: one directory per HOST:PORT.
@@ -248,7 +248,7 @@ class ClientConfig:
     """One simulated host's podman client settings: its HOME, store, and signing role."""
 
     home: Path
-    storage_conf: Path
+    store: PrivateStore
     gnupg_home: Path | None
 
     @classmethod
@@ -261,12 +261,14 @@ class ClientConfig:
         *,
         signer: SigningKey | None = None,
         trusted: SigningKey | None = None,
+        base_image: str | None = None,
     ) -> ClientConfig:
-        """A host with its own podman store below `directory`.
+        """A host with its own podman store below `directory` (see `private_store`).
 
         `signer`: this host signs what it pushes, writing signatures to `lookaside`.
         `trusted`: this host refuses images from the registry unless signed by that key,
         reading signatures from `lookaside_url`.
+        `base_image`: copied into the host's store from the suite's.
         """
         home = directory / "home"
         containers = home / ".config/containers"
@@ -285,29 +287,19 @@ class ClientConfig:
                 "transports": {"docker": {registry.address: requirement}},
             }
             (containers / "policy.json").write_text(json.dumps(policy, indent=2))
-        store = directory / "store"
-        storage_conf = directory / "storage.conf"
-        storage_conf.write_text(
-            f'[storage]\ndriver = "overlay"\ngraphroot = "{store}/graph"\nrunroot = "{store}/run"\n'
-        )
-        return cls(home, storage_conf, signer.home if signer else None)
+        store = private_store(directory, base_image)
+        return cls(home, store, signer.home if signer else None)
 
     def env(self) -> dict[str, str]:
         """The environment podman runs with for this host."""
-        env = {
-            **os.environ,
-            "HOME": str(self.home),
-            "CONTAINERS_CONF": CONTAINERS_CONF,
-            "CONTAINERS_STORAGE_CONF": str(self.storage_conf),
-        }
+        env = {**self.store.env, "HOME": str(self.home)}
         if self.gnupg_home:
             env["GNUPGHOME"] = str(self.gnupg_home)
         return env
 
     def remove_store(self) -> None:
         """Remove this host's images and podman store (its overlay mount included)."""
-        remove_private_store(self.storage_conf, self.storage_conf.parent / "store/graph")
-        shutil.rmtree(self.storage_conf.parent / "store", ignore_errors=True)
+        self.store.remove()
 
     def podman(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run podman as this host."""

@@ -101,6 +101,21 @@ def _lock_timeout_option(command: F) -> F:
     )(command)
 
 
+def _environment_selection(command: F) -> F:
+    """NAMES and --all, of the commands that take every environment when given neither."""
+    every = click.option("--all", "every", is_flag=True, help="Every environment (the default).")
+    names = click.argument("names", nargs=-1, shell_complete=_complete_environment_names)
+    return names(every(command))
+
+
+def _results_options(command: F) -> F:
+    """--json and --lock-timeout, of the commands that report progress, then results."""
+    as_json = click.option(
+        "--json", "as_json", is_flag=True, help="Progress on stderr; the results as JSON."
+    )
+    return as_json(_lock_timeout_option(command))
+
+
 def _complete_environment_names(
     ctx: click.Context, param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:
@@ -289,8 +304,7 @@ def env_render(
 
 
 @env.command("build")
-@click.argument("names", nargs=-1, shell_complete=_complete_environment_names)
-@click.option("--all", "build_all", is_flag=True, help="Every environment (the default).")
+@_environment_selection
 @click.option(
     "--force",
     is_flag=True,
@@ -321,13 +335,12 @@ def env_render(
     help="plain: one line per event, no live display (logs, maintainer scripts); "
     "auto: a live display too on an interactive terminal.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Progress on stderr; the results as JSON.")
-@_lock_timeout_option
+@_results_options
 @click.pass_obj
 def env_build(
     paths: HostPaths,
     names: tuple[str, ...],
-    build_all: bool,
+    every: bool,
     force: bool,
     jobs: int,
     mode: str,
@@ -350,12 +363,12 @@ def env_build(
     Logs: `journalctl -u juice-<name>-build.service`, or /var/log/juice/build-<name>.log
     without systemd. Exit status 1 when any build failed.
     """
-    if names and build_all:
+    if names and every:
         raise click.UsageError("give environment names or --all, not both")
     from orangeqs.juice.orchestration.building import BuildRequest, Mode, build
     from orangeqs.juice.reporting import ConsoleReporter, summarize
 
-    request = BuildRequest(list(names), build_all, jobs, Mode(mode), lock_timeout, force)
+    request = BuildRequest(list(names), every, jobs, Mode(mode), lock_timeout, force)
     with _errors():
         console = _console(stderr=as_json, plain=progress == "plain")
         reporter = ConsoleReporter(console, live=console.is_interactive)
@@ -368,8 +381,7 @@ def env_build(
 
 
 @env.command("lock")
-@click.argument("names", nargs=-1, shell_complete=_complete_environment_names)
-@click.option("--all", "lock_all", is_flag=True, help="Every environment (the default).")
+@_environment_selection
 @click.option(
     "--upgrade", is_flag=True, help="Let every package move to its newest allowed version."
 )
@@ -387,13 +399,12 @@ def env_build(
     help="Change nothing: exit 1 when a lock is missing or no longer satisfies its "
     "configuration (for an administrator's CI).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-@_lock_timeout_option
+@_results_options
 @click.pass_obj
 def env_lock(
     paths: HostPaths,
     names: tuple[str, ...],
-    lock_all: bool,
+    every: bool,
     upgrade: bool,
     upgrade_packages: tuple[str, ...],
     check: bool,
@@ -409,7 +420,7 @@ def env_lock(
     environment's own build (its base image, volumes, build environment and podman
     options), so it sees the index, proxy or wheelhouse the build sees.
     """
-    if names and lock_all:
+    if names and every:
         raise click.UsageError("give environment names or --all, not both")
     if check and (upgrade or upgrade_packages):
         raise click.UsageError("--check changes nothing: give it without --upgrade")

@@ -21,6 +21,7 @@ from orangeqs.juice.orchestration.journaling import (
     record_arrivals,
     record_running,
 )
+from orangeqs.juice.orchestration.locked_targets import locked_targets
 from orangeqs.juice.orchestration.planning import make_plan
 from orangeqs.juice.orchestration.remote import pulled_from
 from orangeqs.juice.paths import HostPaths
@@ -108,17 +109,14 @@ def rollback(
     plan = make_plan(paths, render_tools(), names or None)
     podman = require_podman()
     results = []
-    with exclusive_lock(paths.lock_file, on_wait):
-        images = juice_images(podman)
-        targets = {
-            environment.spec.name: target_of(environment) for environment in plan.environments
-        }
+    with locked_targets(paths, plan.environments, podman, on_wait) as locked:
+        images = locked.images
+        targets = [target for _, target in locked.environments]
         # What the services ran since the last build (e.g. after a package downgrade) is
         # the generation rolled back from: written first, so the order below knows it.
-        unrecorded = dict(record_arrivals(paths, list(targets.values()), images))
-        got = journal_times(paths, targets)
-        for environment in plan.environments:
-            target = targets[environment.spec.name]
+        unrecorded = dict(record_arrivals(paths, targets, images))
+        got = journal_times(paths, [target.environment for target in targets])
+        for environment, target in locked.environments:
             previous = previous_generation(
                 images, target.environment, target.version_reference, got.get(target.environment)
             )

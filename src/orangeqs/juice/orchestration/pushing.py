@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from orangeqs.juice.host.files import exclusive_lock
-from orangeqs.juice.host.images import juice_images
 from orangeqs.juice.host.registry import RegistryError, push
 from orangeqs.juice.host.tools import render_tools, require_podman
-from orangeqs.juice.orchestration.generations import target_of, with_identity
+from orangeqs.juice.orchestration.generations import with_identity
+from orangeqs.juice.orchestration.locked_targets import locked_targets
 from orangeqs.juice.orchestration.planning import make_plan
 from orangeqs.juice.orchestration.remote import remote_target
 from orangeqs.juice.paths import HostPaths
@@ -57,10 +56,9 @@ def push_images(
     podman = require_podman()
     results = []
     # The lock: no build or gc moves or removes an image while it is pushed.
-    with exclusive_lock(paths.lock_file, on_wait):
-        images = juice_images(podman)
-        for environment in plan.environments:
-            target = target_of(environment)
+    with locked_targets(paths, plan.environments, podman, on_wait) as locked:
+        images = locked.images
+        for _, target in locked.environments:
             remote = remote_target(registry, target)
             references = [remote.identity_reference, remote.version_reference]
             image = with_identity(images, target)
