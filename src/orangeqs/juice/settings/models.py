@@ -94,9 +94,7 @@ def unknown_key_error(keys: list[str], known: list[str]) -> PydanticCustomError:
 class StrictModel(BaseModel):
     """A section juice owns: unknown keys are errors that suggest the close match."""
 
-    # defer_build: the validator is built at the first validation, once for the whole
-    # configuration, not once per class at import (every juice command pays import).
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -113,7 +111,7 @@ class SharedSection(BaseModel):
     """A section shared with other Juice components: keys of theirs are ignored, but a
     key that is a near miss of one of ours is an error (it is almost surely a typo)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)  # as above
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     @model_validator(mode="before")
     @classmethod
