@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
@@ -28,7 +28,7 @@ from orangeqs.juice.orchestration.generations import (
     target_of,
     with_identity,
 )
-from orangeqs.juice.orchestration.journaling import journal_times, record_running
+from orangeqs.juice.orchestration.journaling import journal_times, record_arrivals
 from orangeqs.juice.orchestration.locking import (
     LockResult,
     lock_before_build,
@@ -261,52 +261,60 @@ def build(paths: HostPaths, request: BuildRequest, reporter: BuildReporter) -> B
         order = {name: index for index, name in enumerate(plan.all_names)}
         results = sorted(kept + built, key=lambda result: order[result.name])
         version = plan.environments[0].core.version if plan.environments else __version__
-        targets_now = [target_of(environment) for environment in plan.environments]
-        for journal, problem in record_running(paths, tools.podman, targets_now):
-            reporter.left_alone(str(journal), problem)
-        removed = collect_garbage(
+        after, removed = housekeeping(
             tools,
             paths,
-            version,
+            plan.environments,
             plan.loaded.settings.images.keep,
-            protected_digests=[environment.digest for environment in plan.environments],
             on_removed=reporter.removed_image,
+            on_problem=reporter.left_alone,
         )
         failed = [result.name for result in results if not result.succeeded]
-        after = juice_images(tools.podman) if failed else []
-        fallbacks = {name: _newest_core_version(after, name) for name in failed}
+        got = journal_times(paths, failed)
+        fallbacks = {name: _newest_core_version(after, name, got.get(name)) for name in failed}
         return BuildReport(version, results, removed, fallbacks, lock_results, hint)
 
 
-def _newest_core_version(images: list[ImageRecord], environment: str) -> str:
-    newest = generations(images, environment)
+def _newest_core_version(
+    images: list[ImageRecord], environment: str, got: dict[str, float] | None
+) -> str:
+    newest = generations(images, environment, got)
     return newest[0].core_version if newest else ""
 
 
-def collect_garbage(
+def housekeeping(
     tools: Tools,
     paths: HostPaths,
-    version: str,
+    environments: Sequence[RenderedEnvironment],
     keep: int,
-    protected_digests: list[str],
     on_removed: Callable[[ImageRecord], None],
-) -> list[ImageRecord]:
-    """Remove the generations beyond `keep` core versions (never one a container uses).
+    on_problem: Callable[[str, str], None],
+) -> tuple[list[ImageRecord], list[ImageRecord]]:
+    """After the builds (and for `juice env gc`), with one listing of juice's images:
+    write down what each environment runs now (its journal), then remove the generations
+    beyond `keep` core versions (never one a container uses, nor one rendered now).
 
-    One process decides for every environment, after the builds: no prune races a build,
-    and the layers of every kept image stay as the build cache.
+    One process decides for every environment: no prune races a build, and the layers of
+    every kept image stay as the build cache. Returns the images left, and those removed.
     """
     try:
         images = juice_images(tools.podman)
     except PodmanError:
-        return []  # housekeeping only: the builds themselves are done
-    removed = []
+        return [], []  # housekeeping only: the builds themselves are done
+    targets = [target_of(environment) for environment in environments]
+    for journal, problem in record_arrivals(paths, targets, images):
+        on_problem(str(journal), problem)
+    version = environments[0].core.version if environments else __version__
+    protected = [environment.digest for environment in environments]
     got = journal_times(paths, {image.environment for image in images})
-    for image in select_removals(images, version, keep, protected_digests, got):
+    removed = []
+    for image in select_removals(images, version, keep, protected, got):
         if remove(tools.podman, image) is None:
             removed.append(image)
             on_removed(image)
-    return removed
+    gone = {(image.image_id, image.environment) for image in removed}
+    left = [image for image in images if (image.image_id, image.environment) not in gone]
+    return left, removed
 
 
 def _name_image(tools: Tools, image: str, target: Target) -> None:

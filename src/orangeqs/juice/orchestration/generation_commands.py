@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from orangeqs.juice.host.files import exclusive_lock
 from orangeqs.juice.host.images import ImageRecord, juice_images, tag
 from orangeqs.juice.host.tools import render_tools, require_podman
-from orangeqs.juice.orchestration.building import collect_garbage
+from orangeqs.juice.orchestration.building import housekeeping
 from orangeqs.juice.orchestration.generations import (
     generations,
     previous_generation,
@@ -19,7 +19,6 @@ from orangeqs.juice.orchestration.journaling import (
     pending_times,
     record,
     record_arrivals,
-    record_running,
 )
 from orangeqs.juice.orchestration.locked_targets import locked_targets
 from orangeqs.juice.orchestration.planning import make_plan
@@ -163,16 +162,15 @@ def gc(paths: HostPaths, keep: int | None, on_wait: Callable[[], None]) -> list[
     plan = make_plan(paths, tools)
     tools = replace(tools, podman=require_podman())
     keep = keep or plan.loaded.settings.images.keep
-    version = plan.environments[0].core.version
     with exclusive_lock(paths.lock_file, on_wait):
         # What the services run since the last build is the generation gc keeps a step
         # back from (journal problems only change the order: gc goes on).
-        record_running(paths, tools.podman, [target_of(env) for env in plan.environments])
-        return collect_garbage(
+        _, removed = housekeeping(
             tools,
             paths,
-            version,
+            plan.environments,
             keep,
-            protected_digests=[environment.digest for environment in plan.environments],
             on_removed=lambda image: None,
+            on_problem=lambda path, problem: None,
         )
+        return removed

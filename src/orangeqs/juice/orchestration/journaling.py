@@ -7,9 +7,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from orangeqs.juice.host.files import HostError
-from orangeqs.juice.host.images import ImageRecord, juice_images
+from orangeqs.juice.host.images import ImageRecord
 from orangeqs.juice.host.journal import JournalEntry, append_entry, read_journal, utc_now
-from orangeqs.juice.host.podman import PodmanError
 from orangeqs.juice.orchestration.generations import Target, arrival, got_at
 from orangeqs.juice.paths import HostPaths
 
@@ -53,18 +52,6 @@ def record_arrivals(
         if problem is not None:
             problems.append((path, problem))
     return problems
-
-
-def record_running(
-    paths: HostPaths, podman: Path, targets: Sequence[Target]
-) -> list[tuple[Path, str]]:
-    """record_arrivals() with the images podman has now (nothing when podman fails to
-    list them: housekeeping only)."""
-    try:
-        images = juice_images(podman)
-    except PodmanError:
-        return []
-    return record_arrivals(paths, targets, images)
 
 
 def pending_times(
