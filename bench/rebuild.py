@@ -2,12 +2,14 @@
 
 Run as root from the repository (after scripts/setup-host and scripts/dev-env):
 
-    .cache/dev-venv/bin/python bench/rebuild.py [--environments N]
+    .cache/dev-venv/bin/python bench/rebuild.py [--environments N] [--rounds R]
 
 N environments of one configuration (numpy, the base image's Python), built by
 `juice env build --all` with real podman in direct mode, in a private root and private
 podman stores (each "cold" row starts from an empty store and an empty uv cache). A
-podman wrapper on PATH counts `podman build` calls. Rows:
+podman wrapper on PATH counts `podman build` calls. Each round runs every case in fresh
+stores; the table has the median of R rounds (default 3: one round's figures vary by a
+third on a shared 2-core machine). Rows:
 
 - cold, 1 environment / cold, N environments (goal: ratio <= 1.3);
 - no change: the same build again (goal: no podman build, <= 0.05 of cold N);
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -134,9 +137,52 @@ def build_wheels(work: Path) -> tuple[Path, Path, Path]:
     return wheel_v1, wheel_v2, v2 / "src"
 
 
+def one_round(work: Path, n: int, wheels: tuple[Path, Path, Path], benches: list[Bench]) -> Round:
+    """Every case once, in fresh roots and podman stores under `work`."""
+    wheel_v1, wheel_v2, v2_src = wheels
+    one = Bench(work, "one", 1, v2_src)
+    benches.append(one)
+    one.add_wheel(wheel_v1)
+    cold_one = one.juice_build()
+    lab = Bench(work, "lab", n, v2_src)
+    benches.append(lab)
+    for wheel in (wheel_v1, wheel_v2):
+        lab.add_wheel(wheel)
+    cold = lab.juice_build()
+    return Round(
+        cold_one=cold_one,
+        cold=cold,
+        no_change=lab.juice_build(),
+        upgrade=lab.juice_build("v2"),
+        downgrade=lab.juice_build(),
+        reference=lab.timestamped_rebuild(),
+    )
+
+
+@dataclass(frozen=True)
+class Round:
+    """(seconds, podman builds) of each case in one round."""
+
+    cold_one: tuple[float, int]
+    cold: tuple[float, int]
+    no_change: tuple[float, int]
+    upgrade: tuple[float, int]
+    downgrade: tuple[float, int]
+    reference: tuple[float, int]
+
+
+def median_case(rounds: list[Round], case: str) -> tuple[float, int]:
+    """The median seconds of `case` over the rounds, with its (largest) build count."""
+    values = [getattr(one, case) for one in rounds]
+    return statistics.median(seconds for seconds, _ in values), max(b for _, b in values)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--environments", type=int, default=5)
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="Rounds of every case; the table has medians."
+    )
     parser.add_argument("--keep-work", action="store_true", help="Keep the roots and logs.")
     args = parser.parse_args()
     n = args.environments
@@ -144,40 +190,39 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="juice-bench-rebuild-"))
     benches: list[Bench] = []
     try:
-        wheel_v1, wheel_v2, v2_src = build_wheels(work)
-        one = Bench(work, "one", 1, v2_src)
-        benches.append(one)
-        one.add_wheel(wheel_v1)
-        cold_one = one.juice_build()
-        lab = Bench(work, "lab", n, v2_src)
-        benches.append(lab)
-        for wheel in (wheel_v1, wheel_v2):
-            lab.add_wheel(wheel)
-        cold = lab.juice_build()
-        no_change = lab.juice_build()
-        upgrade = lab.juice_build("v2")
-        downgrade = lab.juice_build()
-        reference = lab.timestamped_rebuild()
+        wheels = build_wheels(work)
+        rounds = []
+        for index in range(args.rounds):
+            rounds.append(one_round(work / f"round-{index + 1}", n, wheels, benches))
+            if not args.keep_work:  # podman's overlay layers need podman to go
+                while benches:
+                    benches.pop().store.remove()
+        cold_one, cold = median_case(rounds, "cold_one"), median_case(rounds, "cold")
         rows = [
             Row("cold, 1 environment", *cold_one, ""),
             Row(f"cold, {n} environments", *cold, "<= 1.3 x cold 1"),
-            Row("no change", *no_change, "no build, <= 0.05"),
-            Row("core upgrade v1 -> v2", *upgrade, "<= 0.25"),
-            Row("downgrade v2 -> v1", *downgrade, "no build, <= 0.05"),
-            Row("reference: time stamp in pyproject.toml", *reference, ""),
+            Row("no change", *median_case(rounds, "no_change"), "no build, <= 0.05"),
+            Row("core upgrade v1 -> v2", *median_case(rounds, "upgrade"), "<= 0.25"),
+            Row("downgrade v2 -> v1", *median_case(rounds, "downgrade"), "no build, <= 0.05"),
+            Row("reference: time stamp in pyproject.toml", *median_case(rounds, "reference"), ""),
         ]
-        print(f"{n} environments, numpy, the base image's Python; podman {podman_version()}")
+        print(
+            f"{n} environments, numpy, the base image's Python; podman {podman_version()}; "
+            f"median of {args.rounds} round(s)"
+        )
         print(f"{'case':42} {'seconds':>8} {'of cold':>8} {'builds':>7}  goal")
         for row in rows:
             ratio = row.seconds / cold[0]
             print(f"{row.case:42} {row.seconds:8.1f} {ratio:8.2f} {row.builds:7d}  {row.goal}")
         print(f"cold {n} / cold 1: {cold[0] / cold_one[0]:.2f}")
-        print(f"command: .cache/dev-venv/bin/python bench/rebuild.py --environments {n}")
+        print(
+            "command: .cache/dev-venv/bin/python bench/rebuild.py "
+            f"--environments {n} --rounds {args.rounds}"
+        )
     finally:
         if args.keep_work:
             print(f"kept: {work}")
         else:
-            # The private stores first: podman's overlay layers need podman.
             for bench in benches:
                 bench.store.remove()
             shutil.rmtree(work, ignore_errors=True)

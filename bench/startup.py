@@ -6,7 +6,7 @@ Run as root from the repository:
 
 A venv on the system Python (/usr/bin/python3, made as the package makes its own) with this
 checkout installed and byte-compiled; a root with a default environment and two
-services; podman answering from an empty private store. Median of 10 runs each.
+services; podman answering from an empty private store. Median of 30 runs each.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from support.podman import CONTAINERS_CONF, storage_conf_text  # noqa: E402
 
-RUNS = 10
+RUNS = 30
 CONFIG = """[environments.default]
 type = "uv"
 base_image = "docker.io/library/debian:bookworm-slim"
