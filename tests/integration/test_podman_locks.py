@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import tomllib
 from support import CACHE_DIR, file_lock
 from support.core_versions import REPO, build_wheel, checkout_as_version
 from support.http import serve_directory
@@ -215,6 +216,63 @@ def second_host(lab: Lab, tmp_path: Path, base_image: str) -> Lab:
     store = private_store(tmp_path / "host2", base_image)
     core_wheel = next((lab.root / "opt/orangeqs/juice/dist").glob("*.whl"))
     return Lab(tmp_path / "root2", store.env, core_wheel)
+
+
+def lab_package_requiring_the_core(folder: Path) -> Path:
+    """The wheel of a lab package that requires orangeqs-juice-core (as a service package
+    that imports orangeqs.juice does)."""
+    (folder / "labplugin").mkdir(parents=True)
+    (folder / "labplugin/__init__.py").write_text("")
+    (folder / "pyproject.toml").write_text(
+        textwrap.dedent(
+            """
+            [project]
+            name = "labplugin"
+            version = "0.1"
+            dependencies = ["orangeqs-juice-core"]
+            [build-system]
+            requires = ["setuptools>=61"]
+            build-backend = "setuptools.build_meta"
+            [tool.setuptools]
+            packages = ["labplugin"]
+            """
+        )
+    )
+    uv = Path(sys.executable).parent / "uv"
+    subprocess.run([str(uv), "build", "--wheel", "--out-dir", str(folder / "dist")], cwd=folder,
+                   check=True, capture_output=True, timeout=600)  # fmt: skip
+    return next((folder / "dist").glob("labplugin-*.whl"))
+
+
+def test_a_lab_package_that_requires_the_core_keeps_the_core_in_the_lock(
+    lab: Lab, index: tuple[Path, str], base_image: str, core_v2: Path, tmp_path: Path
+) -> None:
+    directory, url = index
+    write_index(directory, [lab_package_requiring_the_core(tmp_path / "labplugin")])
+    config = index_config(base_image, url).replace(
+        'dependencies = ["six"]', 'dependencies = ["six", "labplugin"]'
+    )
+    lab.configure(config)
+    first = lab.juice("env", "build")
+    assert first.returncode == 0, first.stdout + first.stderr
+    # Resolved against the package's own wheel (no index has orangeqs-juice-core).
+    packages = tomllib.loads(lab.lock_file("singleuser").read_text())["package"]
+    (core,) = [package for package in packages if package["name"] == "orangeqs-juice-core"]
+    assert core["source"]["path"].endswith(".whl"), core
+
+    shutil.copy(next((core_v2 / "wheel").glob("*.whl")), lab.root / "opt/orangeqs/juice/dist")
+    upgrade = subprocess.run(
+        [sys.executable, "-m", "orangeqs.juice.cli", "--root", str(lab.root), "env", "build"],
+        env={**lab.env, "PYTHONPATH": str(core_v2 / "src")},
+        capture_output=True, text=True, check=False, timeout=1200,
+    )  # fmt: skip
+    assert upgrade.returncode == 0, upgrade.stdout + upgrade.stderr
+    assert f"orangeqs-juice-core {__version__} → {V2}" in upgrade.stdout, upgrade.stdout
+    after = subprocess.run(
+        ["podman", "run", "--rm", f"localhost/juice-singleuser:{V2}", "python", "-c", FREEZE],
+        env=lab.env, capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert f"orangeqs-juice-core=={V2}" in after and "labplugin==0.1" in after
 
 
 def test_a_bad_lock_fails_its_environment_only(

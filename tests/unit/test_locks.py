@@ -24,8 +24,10 @@ from orangeqs.juice.environments.locks import (
     LockFormatError,
     Pin,
     StoredLock,
+    core_required_by_packages,
     diff_locks,
     export_header,
+    holds_core,
     kept_export,
     lock_build_argv,
     lock_containerfile,
@@ -36,7 +38,7 @@ from orangeqs.juice.environments.locks import (
     uv_lock_arguments,
 )
 from orangeqs.juice.environments.rendering import RenderedEnvironment, render_environment
-from orangeqs.juice.environments.spec import plan_environments
+from orangeqs.juice.environments.spec import EnvironmentSpec, plan_environments
 from orangeqs.juice.environments.units import Tools
 from orangeqs.juice.host.locks import read_stored_lock
 from orangeqs.juice.paths import HostPaths
@@ -187,23 +189,82 @@ def test_the_lock_is_part_of_the_identity() -> None:
     assert not render(None).locked
 
 
-def test_the_lock_leaves_out_the_packages_own_wheel_but_not_a_core_from_an_index() -> None:
-    wheel = replace(WHEEL, requirements=("click>=8",))
-    settings = OrchestrationSettings.model_validate(tomllib.loads(SYSTEM))
+def spec_of(extra: str = "") -> EnvironmentSpec:
+    settings = OrchestrationSettings.model_validate(tomllib.loads(SYSTEM + extra))
     (spec,) = plan_environments(settings)
-    bundled = render_environment(spec, CoreSource("wheel", "1.2.0", wheel), PATHS, TOOLS, None)
-    project = tomllib.loads(bundled.lock_project)["project"]
-    assert project["dependencies"] == ["six", "click>=8"]
-    newer = render_environment(
-        spec, CoreSource("wheel", "1.3.0", replace(wheel, sha256="cd" * 32)), PATHS, TOOLS, None
+    return spec
+
+
+CORE_LOCK = lock_text(("six", "1.16.0"), ("orangeqs-juice-core", "1.2.0"))
+
+
+def test_a_lock_without_the_core_is_made_for_the_file_without_it_and_installs_the_wheel() -> None:
+    wheel = replace(WHEEL, requirements=("click>=8",))
+    core = CoreSource("wheel", "1.2.0", wheel)
+    # No lock yet: the first lock is made for the project with the core.
+    fresh = render_environment(spec_of(), core, PATHS, TOOLS, None)
+    assert fresh.core_separable and fresh.core_in_lock
+    assert fresh.lock_project == fresh.full_project
+    # A lock without the core: made for the third-party file (the core's requirements
+    # in it), and the core layer installs the wheel alone.
+    alone = render_environment(spec_of(), core, PATHS, TOOLS, LOCKED)
+    assert not alone.core_in_lock
+    assert tomllib.loads(alone.lock_project)["project"]["dependencies"] == ["six", "click>=8"]
+    assert f"pip install --no-deps --offline {WHEEL.path}" in alone.files["Containerfile"]
+    newer = CoreSource("wheel", "1.3.0", replace(wheel, sha256="cd" * 32))
+    upgraded = render_environment(spec_of(), newer, PATHS, TOOLS, LOCKED)
+    assert upgraded.lock_project == alone.lock_project, "a new core, the same requirements"
+    assert upgraded.digest != alone.digest
+    # A lock that holds the core (a lab package requires it): made for the project with
+    # the core, and installed from the lock as it is.
+    held = render_environment(spec_of(), core, PATHS, TOOLS, Locked(CORE_LOCK, HASHED))
+    assert held.core_in_lock and held.lock_project == held.full_project
+    assert "uv sync --frozen --offline" in held.files["Containerfile"]
+    assert str(WHEEL.path) not in held.files["Containerfile"].split("COPY pyproject.toml")[1]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        # The configuration names the core itself: its extras, version or source count.
+        "",
+        'sources = { orangeqs-juice-core = { git = "https://127.0.0.1/core.git" } }\n',
+    ],
+    ids=["dependency line", "source"],
+)
+def test_a_core_the_configuration_names_stays_in_the_lock(extra: str) -> None:
+    text = SYSTEM.replace(
+        'dependencies = ["six"]', 'dependencies = ["six", "orangeqs-juice-core[host]"]'
     )
-    assert newer.lock_project == bundled.lock_project, "a new core with the same requirements"
-    assert newer.digest != bundled.digest
-    registry = render_environment(spec, CoreSource("registry", "1.2.0"), PATHS, TOOLS, None)
-    assert (
-        "orangeqs-juice-core==1.2.0"
-        in tomllib.loads(registry.lock_project)["project"]["dependencies"]
+    if extra:
+        text = SYSTEM.replace(
+            "[environments.default.build]", extra + "[environments.default.build]"
+        )
+    settings = OrchestrationSettings.model_validate(tomllib.loads(text))
+    (spec,) = plan_environments(settings)
+    rendered = render_environment(spec, CoreSource("wheel", "1.2.0", WHEEL), PATHS, TOOLS, LOCKED)
+    assert not rendered.core_separable and rendered.core_in_lock
+    assert rendered.lock_project == rendered.full_project
+    assert "uv sync --frozen --offline" in rendered.files["Containerfile"]
+
+
+def test_a_core_from_an_index_stays_in_the_lock() -> None:
+    registry = render_environment(spec_of(), CoreSource("registry", "1.2.0"), PATHS, TOOLS, LOCKED)
+    assert not registry.core_separable and registry.core_in_lock
+    dependencies = tomllib.loads(registry.lock_project)["project"]["dependencies"]
+    assert "orangeqs-juice-core==1.2.0" in dependencies
+
+
+def test_a_package_that_requires_the_core_keeps_it_in_the_lock() -> None:
+    assert not core_required_by_packages(CORE_LOCK)
+    plugin = CORE_LOCK + (
+        '\n[[package]]\nname = "labplugin"\nversion = "0.1"\n'
+        'source = { registry = "http://127.0.0.1:8080/simple" }\n'
+        'dependencies = [\n    { name = "orangeqs-juice-core" },\n]\n'
     )
+    assert core_required_by_packages(plugin)
+    assert holds_core(CORE_LOCK) and not holds_core(LOCKED.lock)
+    assert holds_core("not [a lock"), "unreadable: uv decides, with the core in"
 
 
 def test_the_lock_step_is_the_image_up_to_its_python_packages_then_uv_lock() -> None:

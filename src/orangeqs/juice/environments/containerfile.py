@@ -36,14 +36,15 @@ CONTAINERFILE_TEMPLATE = "Containerfile.j2"
 
 
 def containerfile_values(
-    spec: EnvironmentSpec, core: CoreSource, locked: bool = False
+    spec: EnvironmentSpec, core: CoreSource, locked: bool = False, wheel_alone: bool = False
 ) -> dict[str, Any]:
     """The values the Containerfile template renders, except the digest; with the
     template's text they determine the file, so the image's identity is computed from
     them without rendering (`juice env status` loads no template engine).
 
     `locked`: install from the environment's uv.lock (which `juice env build` always has)
-    rather than resolve.
+    rather than resolve; `wheel_alone`: the lock does not hold the core, whose layer
+    installs the package's own wheel by itself.
     """
     config = spec.config
     managed = config.python_source == "managed"
@@ -79,7 +80,7 @@ def containerfile_values(
         "locked": locked,
         "third_party_requirements": THIRD_PARTY_REQUIREMENTS,
         "lock_file": LOCK_NAME,
-        "core_wheel": str(core.bundled.path) if core.bundled else "",
+        "core_wheel": str(core.bundled.path) if core.bundled and wheel_alone else "",
     }
 
 

@@ -12,6 +12,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from orangeqs.juice._version import CORE_DISTRIBUTION
 from orangeqs.juice.environments.mounts import BUILD_UV
 from orangeqs.juice.environments.pyproject import THIRD_PARTY_FILE
 from orangeqs.juice.paths import LOCKED_EXPORT_NAME
@@ -105,6 +106,7 @@ class LockRun:
     # lock step could not run uv (podman, the image's own steps).
     uv_refused: bool = False
     export: str | None = None  # the lock's export for the third-party layer
+    project: str | None = None  # the pyproject.toml it was made for
 
 
 class LockFormatError(ValueError):
@@ -170,6 +172,36 @@ def locked_versions(text: str) -> dict[str, str]:
             continue
         found.setdefault(package["name"], set()).add(str(package.get("version", "?")))
     return {name: ", ".join(sorted(versions)) for name, versions in sorted(found.items())}
+
+
+def holds_core(lock: str) -> bool:
+    """True when the lock has orangeqs-juice-core (or cannot be read: uv will say why)."""
+    try:
+        return CORE_DISTRIBUTION in locked_versions(lock)
+    except LockFormatError:
+        return True
+
+
+def core_required_by_packages(lock: str) -> bool:
+    """True when a locked package (not the environment's own project) requires
+    orangeqs-juice-core: then the lock must hold the core itself, from the package's
+    wheel, so that uv resolves that requirement against it."""
+    try:
+        data = tomllib.loads(lock)
+    except tomllib.TOMLDecodeError:
+        return True
+    for package in data.get("package", []):
+        if not isinstance(package, dict) or _virtual(package):
+            continue
+        dependencies = package.get("dependencies", [])
+        for extra in (package.get("optional-dependencies") or {}).values():
+            dependencies = [*dependencies, *extra]
+        if any(
+            isinstance(dependency, dict) and dependency.get("name") == CORE_DISTRIBUTION
+            for dependency in dependencies
+        ):
+            return True
+    return False
 
 
 def _virtual(package: dict[str, Any]) -> bool:

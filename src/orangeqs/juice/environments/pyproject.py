@@ -22,6 +22,16 @@ HEADER = f"{GENERATED_MARKER}; do not edit: changes are overwritten.\n"
 THIRD_PARTY_FILE = "third-party.pyproject.toml"
 
 
+def names_core(spec: EnvironmentSpec) -> bool:
+    """True when the configuration itself names orangeqs-juice-core: a dependency line
+    (with extras or a version, say) or a source of its own."""
+    core_name = canonicalize_name(CORE_DISTRIBUTION)
+    config = spec.config
+    return bool(config.source_entries(CORE_DISTRIBUTION)) or any(
+        canonicalize_name(Requirement(dep).name) == core_name for dep in config.dependencies
+    )
+
+
 def pyproject_data(
     spec: EnvironmentSpec, core: CoreSource | None, core_requirements: Sequence[str] = ()
 ) -> dict[str, Any]:

@@ -15,8 +15,8 @@ from orangeqs.juice.environments.containerfile import (
     render_containerfile,
 )
 from orangeqs.juice.environments.core_source import CoreSource
-from orangeqs.juice.environments.locks import THIRD_PARTY_REQUIREMENTS, Locked
-from orangeqs.juice.environments.pyproject import THIRD_PARTY_FILE, render_pyproject
+from orangeqs.juice.environments.locks import THIRD_PARTY_REQUIREMENTS, Locked, holds_core
+from orangeqs.juice.environments.pyproject import THIRD_PARTY_FILE, names_core, render_pyproject
 from orangeqs.juice.environments.spec import EnvironmentSpec
 from orangeqs.juice.environments.templating import template_source
 from orangeqs.juice.environments.units import (
@@ -58,6 +58,11 @@ class RenderedEnvironment:
     tools: Tools
     # Installed from a lock (what `juice env build` builds); False: uv resolves in the build.
     locked: bool = False
+    # The core may stay out of the lock: it is the package's own wheel, and the
+    # configuration does not name it (its requirements are in the third-party file).
+    core_separable: bool = False
+    # The lock holds the core (always, but for a separable core whose lock does not).
+    core_in_lock: bool = True
 
     @cached_property
     def files(self) -> dict[str, str]:
@@ -76,12 +81,21 @@ class RenderedEnvironment:
 
     @property
     def lock_project(self) -> str:
-        """The pyproject.toml that uv locks. Without the core when it is the package's own
-        wheel: the package pins that wheel by its content and the file lists what the
-        core needs, so a new core version with the same requirements keeps the lock
-        (no uv run, and a host that pulls its images needs no new locks). With the core
-        when it comes from an index or a source tree, whose requirements only uv knows."""
-        return self.inputs[THIRD_PARTY_FILE if self.core.bundled else PYPROJECT]
+        """The pyproject.toml the lock is made for: without the core when its lock does not
+        hold it (see locking.py: the package pins its own wheel by content, and the file
+        lists what the core needs, so a new core version with the same requirements keeps
+        the lock: no uv run, and a host that pulls its images needs no new locks)."""
+        return self.inputs[PYPROJECT if self.core_in_lock else THIRD_PARTY_FILE]
+
+    @property
+    def full_project(self) -> str:
+        """The pyproject.toml with the core, which every lock is first made for."""
+        return self.inputs[PYPROJECT]
+
+    @property
+    def third_party_project(self) -> str:
+        """The pyproject.toml without the core, for a lock that leaves the core out."""
+        return self.inputs[THIRD_PARTY_FILE]
 
 
 def render_environment(
@@ -103,12 +117,17 @@ def render_environment(
     if locked is not None:
         inputs[LOCK_NAME] = locked.lock
         inputs[THIRD_PARTY_REQUIREMENTS] = locked.third_party
-    values = containerfile_values(spec, core, locked=is_locked)
+    separable = core.bundled is not None and not names_core(spec)
+    core_in_lock = not (separable and locked is not None and not holds_core(locked.lock))
+    values = containerfile_values(spec, core, is_locked, wheel_alone=not core_in_lock)
     # Tool locations differ between shells and installs but not what they build.
     unlabelled = build_command(spec, core, paths, _NAMED_TOOLS, digest=None)
     digest = _digest(inputs, values, unlabelled)
     command = build_command(spec, core, paths, tools, digest=digest)
-    return RenderedEnvironment(spec, core, inputs, values, command, digest, paths, tools, is_locked)
+    return RenderedEnvironment(
+        spec, core, inputs, values, command, digest, paths, tools, is_locked,
+        core_separable=separable, core_in_lock=core_in_lock,
+    )  # fmt: skip
 
 
 def _core_requirements(core: CoreSource) -> tuple[str, ...]:

@@ -22,6 +22,7 @@ from orangeqs.juice.environments.locks import (
     LockRun,
     Pin,
     StoredLock,
+    core_required_by_packages,
     diff_locks,
     lock_build_argv,
     lock_containerfile,
@@ -149,7 +150,7 @@ def _check(
     stored = plan.locks[name]
     if stored.problem:
         return LockResult(name, str(lock_path), LockOutcome.STALE, detail=stored.problem)
-    run = _run_uv_lock(environment, plan, podman, arguments, stored.lock)
+    run = _run_uv_lock(environment, plan, podman, arguments, stored.lock, environment.lock_project)
     if run.lock is not None:
         return LockResult(name, str(lock_path), LockOutcome.CURRENT)
     outcome = LockOutcome.STALE if run.uv_refused else LockOutcome.FAILED
@@ -181,21 +182,20 @@ def resolve(
     key = lock_request_key(
         environment.files[CONTAINERFILE],
         environment.build.build,
-        environment.lock_project,
+        environment.full_project,
         stored.lock,
         arguments,
     )
     if key not in resolved:
-        resolved[key] = _run_uv_lock(environment, plan, podman, arguments, stored.lock)
+        resolved[key] = _lock_both_ways(environment, plan, podman, arguments, stored.lock)
     run = resolved[key]
-    new, export, reason = run.lock, run.export, run.reason
-    if new is None:
+    new, export, reason, pyproject = run.lock, run.export, run.reason, run.project
+    if new is None or pyproject is None:
         return _failed(name, lock_path, reason)
     try:
         diff = diff_locks(stored.lock, new)
     except LockFormatError as error:
         return _failed(name, lock_path, str(error))
-    pyproject = environment.lock_project
     if stored.lock != new or stored.pyproject != pyproject:
         # A new configuration: the lock of the one before stays, to go back to.
         keep_previous = stored.lock is not None and stored.pyproject not in (None, pyproject)
@@ -215,14 +215,38 @@ def _failed(name: str, lock_path: Path, reason: str) -> LockResult:
     return LockResult(name, str(lock_path), LockOutcome.FAILED, detail=reason)
 
 
-def _run_uv_lock(
+def _lock_both_ways(
     environment: RenderedEnvironment,
     plan: Plan,
     podman: Path,
     arguments: list[str],
     lock: str | None,
 ) -> LockRun:
-    """uv lock in the environment's lock step, with the new lock's export."""
+    """The lock, made for the project with the core first: uv resolves the core's place
+    among the packages (a lab package may require it, and only a project that has the
+    core, from the package's wheel, resolves that against the wheel). When no locked
+    package requires the core and it is separable, the lock is made again without it
+    (every pin kept, no upgrade): a new core version with the same requirements then
+    keeps the lock and runs no uv."""
+    full = _run_uv_lock(environment, plan, podman, arguments, lock, environment.full_project)
+    if full.lock is None or not environment.core_separable or core_required_by_packages(full.lock):
+        return full
+    without_core = _run_uv_lock(
+        environment, plan, podman, uv_lock_arguments(), full.lock, environment.third_party_project
+    )
+    return without_core if without_core.lock is not None else full
+
+
+def _run_uv_lock(
+    environment: RenderedEnvironment,
+    plan: Plan,
+    podman: Path,
+    arguments: list[str],
+    lock: str | None,
+    project: str,
+) -> LockRun:
+    """uv lock of `project` (starting from `lock`) in the environment's lock step, with
+    the new lock's export."""
     name = environment.spec.name
     # The lock step mounts what the build mounts.
     write_all([], directories=list(juice_directories(plan.paths)))
@@ -230,12 +254,12 @@ def _run_uv_lock(
         containerfile = lock_containerfile(
             environment.files[CONTAINERFILE], str(BUILD_UV), arguments, secrets.token_hex(8)
         )
-        prepare_work_folder(folder, environment.lock_project, lock, containerfile)
+        prepare_work_folder(folder, project, lock, containerfile)
         run = run_lock_build(lock_build_argv(environment.build.build, str(folder)), podman, folder)
         if run.lock is None:
             return run
         uv = (plan.tools or render_tools()).uv
-        return replace(run, export=export_in_work_folder(folder, uv))
+        return replace(run, export=export_in_work_folder(folder, uv), project=project)
 
 
 # Why a host in [images] source = "pull" has no lock of its own making.
