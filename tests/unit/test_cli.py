@@ -29,6 +29,10 @@ def test_version_names_the_bundled_wheel_when_there_is_one(host: JuiceHost) -> N
     wheel = host.paths.dist_dir / wheel_filename(__version__)
     with zipfile.ZipFile(wheel, "w") as archive:
         archive.writestr("orangeqs/juice/__init__.py", "")
+        archive.writestr(
+            f"orangeqs_juice_core-{__version__}.dist-info/METADATA",
+            f"Metadata-Version: 2.1\nName: orangeqs-juice-core\nVersion: {__version__}\n",
+        )
     result = host.run("--version")
     assert f"core source for environments: bundled wheel {wheel}" in result.output
     # The root applies whatever the order of the options.
@@ -44,6 +48,18 @@ def test_a_wheel_that_is_not_a_zip_is_refused(host: JuiceHost) -> None:
     result = host.run("env", "render")
     assert result.exit_code == 1
     assert "is not a wheel" in result.stderr
+    assert host.generated() == []
+
+
+def test_a_wheel_without_its_metadata_is_refused(host: JuiceHost) -> None:
+    # Its requirements are what the third-party layer installs: none found is no answer.
+    host.write_config(MINIMAL)
+    host.paths.dist_dir.mkdir(parents=True)
+    with zipfile.ZipFile(host.paths.dist_dir / wheel_filename(__version__), "w") as archive:
+        archive.writestr("orangeqs/juice/__init__.py", "")
+    result = host.run("env", "render")
+    assert result.exit_code == 1
+    assert "has no single .dist-info/METADATA" in result.stderr
     assert host.generated() == []
 
 

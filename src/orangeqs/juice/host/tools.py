@@ -7,6 +7,7 @@ import io
 import shutil
 import sys
 import zipfile
+from email.parser import BytesHeaderParser
 from pathlib import Path
 
 from orangeqs.juice.environments.core_source import BundledWheel, wheel_filename
@@ -99,19 +100,23 @@ def find_bundled_wheel(dist_dir: Path, version: str) -> BundledWheel | None:
             f"the bundled wheel {path} is not a wheel (not a zip archive); "
             "reinstall the orangeqs-juice package"
         )
+    requirements = _requirements(zipfile.ZipFile(io.BytesIO(content)))
+    if requirements is None:
+        raise WheelError(
+            f"the bundled wheel {path} has no single .dist-info/METADATA; "
+            "reinstall the orangeqs-juice package"
+        )
     return BundledWheel(
-        path=path,
-        sha256=hashlib.sha256(content).hexdigest(),
-        requirements=_requirements(zipfile.ZipFile(io.BytesIO(content))),
+        path=path, sha256=hashlib.sha256(content).hexdigest(), requirements=requirements
     )
 
 
-def _requirements(wheel: zipfile.ZipFile) -> tuple[str, ...]:
-    """Requires-Dist of a wheel, without the optional ones (extras)."""
+def _requirements(wheel: zipfile.ZipFile) -> tuple[str, ...] | None:
+    """Requires-Dist of a wheel, without the optional ones (extras); None without its
+    metadata (the third-party layer installs these: none found must not pass unnoticed)."""
     metadata = [name for name in wheel.namelist() if name.endswith(".dist-info/METADATA")]
     if len(metadata) != 1:
-        return ()
-    lines = wheel.read(metadata[0]).decode("utf-8", "replace").splitlines()
-    prefix = "Requires-Dist:"
-    found = [line[len(prefix) :].strip() for line in lines if line.startswith(prefix)]
+        return None
+    headers = BytesHeaderParser().parsebytes(wheel.read(metadata[0]))
+    found = [str(value).strip() for value in headers.get_all("Requires-Dist") or []]
     return tuple(requirement for requirement in found if "extra ==" not in requirement)
