@@ -91,3 +91,13 @@ def test_a_journal_that_cannot_be_written_is_one_host_error(tmp_path: Path) -> N
 
 def test_entries_are_written_in_utc() -> None:
     assert utc_now().utcoffset() == datetime.timedelta(0)
+
+
+def test_entries_a_later_juice_wrote_with_more_keys_still_count(tmp_path: Path) -> None:
+    # After a downgrade, this juice reads the journal a later one kept.
+    path = tmp_path / "lab.json"
+    append_entry(path, entry(1))
+    written = json.loads(path.read_text())
+    written[0]["pulled_from"] = "127.0.0.1:5000/juice/juice-lab"
+    path.write_text(json.dumps(written))
+    assert read_journal(path) == [entry(1)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -10,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from orangeqs.juice.environments.containerfile import CONTAINERFILE_TEMPLATE
 from orangeqs.juice.environments.core_source import BundledWheel, CoreSource, resolve_core_source
 from orangeqs.juice.environments.rendering import RenderedEnvironment, render_environment
 from orangeqs.juice.environments.spec import plan_environments
+from orangeqs.juice.environments.templating import template_source
 from orangeqs.juice.environments.units import Tools
 from orangeqs.juice.host.tools import find_bundled_wheel
 from orangeqs.juice.paths import HostPaths
@@ -302,3 +305,10 @@ def test_the_core_wheels_requirements_go_into_the_third_party_layer(tmp_path: Pa
     # A new core with the same requirements keeps the third-party layer.
     newer = render_all(SYSTEM, BundledWheel(found.path, "cd" * 32, found.requirements))[0]
     assert newer.files["third-party.pyproject.toml"] == files["third-party.pyproject.toml"]
+
+
+def test_the_containerfile_template_is_one_file() -> None:
+    # An image's identity covers the template's text and values, not the rendered file:
+    # a template it included, imported or extended would be outside the identity.
+    source = template_source(CONTAINERFILE_TEMPLATE)
+    assert not re.search(r"{%-?\s*(include|import|from|extends)\b", source)

@@ -575,7 +575,12 @@ def env_gc(paths: HostPaths, keep: int | None, as_json: bool) -> None:
     from orangeqs.juice.orchestration.generation_commands import gc
 
     with _errors():
-        removed = gc(paths, keep, lambda: _say_waiting(paths))
+        removed = gc(
+            paths,
+            keep,
+            lambda: _say_waiting(paths),
+            lambda path, problem: click.echo(f"juice: warning: {problem}", err=True),
+        )
     if as_json:
         click.echo(_to_json(removed))
         return

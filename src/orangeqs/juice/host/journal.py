@@ -59,7 +59,8 @@ def read_journal(path: Path) -> list[JournalEntry]:
 
 
 def _entry(item: object) -> JournalEntry | None:
-    if not isinstance(item, dict) or set(item) != set(_KEYS):
+    # Keys beyond these: a later juice's, read after a downgrade (its order still counts).
+    if not isinstance(item, dict) or not set(_KEYS) <= set(item):
         return None
     if not all(isinstance(item[key], str) for key in _KEYS):
         return None

@@ -156,8 +156,14 @@ def rollback(
     return results
 
 
-def gc(paths: HostPaths, keep: int | None, on_wait: Callable[[], None]) -> list[ImageRecord]:
-    """Remove the images beyond `keep` core versions (the configured number by default)."""
+def gc(
+    paths: HostPaths,
+    keep: int | None,
+    on_wait: Callable[[], None],
+    on_problem: Callable[[str, str], None] = lambda path, problem: None,
+) -> list[ImageRecord]:
+    """Remove the images beyond `keep` core versions (the configured number by default).
+    `on_problem(path, reason)`: a journal that could not be written (gc goes on)."""
     tools = render_tools()
     plan = make_plan(paths, tools)
     tools = replace(tools, podman=require_podman())
@@ -171,6 +177,6 @@ def gc(paths: HostPaths, keep: int | None, on_wait: Callable[[], None]) -> list[
             plan.environments,
             keep,
             on_removed=lambda image: None,
-            on_problem=lambda path, problem: None,
+            on_problem=on_problem,
         )
         return removed
