@@ -77,6 +77,16 @@ class Lab:
     def six(self, name: str) -> str:
         return next(line for line in self.freeze(name) if line.startswith("six=="))
 
+    def build_as(self, core: Path) -> subprocess.CompletedProcess[str]:
+        """`juice env build` of the core version whose source tree is `core` (its wheel
+        in `core`/wheel, which this root's dist folder gets): a package upgrade."""
+        shutil.copy(next((core / "wheel").glob("*.whl")), self.root / "opt/orangeqs/juice/dist")
+        return subprocess.run(
+            [sys.executable, "-m", "orangeqs.juice.cli", "--root", str(self.root), "env", "build"],
+            env={**self.env, "PYTHONPATH": str(core / "src")},
+            capture_output=True, text=True, check=False, timeout=1200,
+        )  # fmt: skip
+
     def remove_images(self, *names: str) -> None:
         for name in names:
             listed = self.podman("images", "-q", "--filter", f"reference=localhost/juice-{name}")
@@ -188,12 +198,7 @@ def test_a_new_core_keeps_the_lock_and_the_third_party_layer(
     before = lab.freeze("singleuser")
     lock = lab.lock_file("singleuser").read_bytes()
 
-    shutil.copy(next((core_v2 / "wheel").glob("*.whl")), lab.root / "opt/orangeqs/juice/dist")
-    upgrade = subprocess.run(
-        [sys.executable, "-m", "orangeqs.juice.cli", "--root", str(lab.root), "env", "build"],
-        env={**lab.env, "PYTHONPATH": str(core_v2 / "src")},
-        capture_output=True, text=True, check=False, timeout=1200,
-    )  # fmt: skip
+    upgrade = lab.build_as(core_v2)
     assert upgrade.returncode == 0, upgrade.stdout + upgrade.stderr
     # The lock holds the third-party packages only (the package pins its own wheel): the
     # same requirements, the same lock, and no uv run before the build.
@@ -260,12 +265,7 @@ def test_a_lab_package_that_requires_the_core_keeps_the_core_in_the_lock(
     (core,) = [package for package in packages if package["name"] == "orangeqs-juice-core"]
     assert core["source"]["path"].endswith(".whl"), core
 
-    shutil.copy(next((core_v2 / "wheel").glob("*.whl")), lab.root / "opt/orangeqs/juice/dist")
-    upgrade = subprocess.run(
-        [sys.executable, "-m", "orangeqs.juice.cli", "--root", str(lab.root), "env", "build"],
-        env={**lab.env, "PYTHONPATH": str(core_v2 / "src")},
-        capture_output=True, text=True, check=False, timeout=1200,
-    )  # fmt: skip
+    upgrade = lab.build_as(core_v2)
     assert upgrade.returncode == 0, upgrade.stdout + upgrade.stderr
     assert f"orangeqs-juice-core {__version__} → {V2}" in upgrade.stdout, upgrade.stdout
     after = subprocess.run(
